@@ -1,0 +1,116 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Platform.ServiceDefaults;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Cross-cutting plumbing every Platform service shares: telemetry, health, service discovery,
+/// resilience, gRPC hosting conventions and the Redis client. A service never repeats these.
+/// </summary>
+public static class Extensions
+{
+    const string HealthEndpointPath = "/health";
+    const string AlivenessEndpointPath = "/alive";
+    const string LiveTag = "live";
+
+    /// <summary>Telemetry, health checks, service discovery and HttpClient resilience.</summary>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureOpenTelemetry();
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        builder.Services.AddServiceDiscovery();
+        builder.Services.ConfigureHttpClientDefaults(http =>
+        {
+            http.AddStandardResilienceHandler();
+            http.AddServiceDiscovery();
+        });
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        // Every service serves gRPC: rich errors for Redis outages, grpc.health.v1 (mirroring the
+        // ASP.NET Core health checks) and server reflection, so grpcurl works without .proto files.
+        builder.Services.AddGrpc(options =>
+        {
+            options.Interceptors.Add<DependencyFailureInterceptor>();
+            options.EnableDetailedErrors = builder.Environment.IsDevelopment();
+        });
+        builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcReflection();
+        return builder;
+    }
+
+    /// <summary>
+    /// The shared Redis connection (connection string "redis"), with Aspire's health check, tracing
+    /// and metrics. The service starts even when Redis is down: it reports Unhealthy and reconnects
+    /// on its own when Redis appears.
+    /// </summary>
+    public static TBuilder AddPlatformRedis<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.AddRedisClient("redis", configureOptions: options =>
+        {
+            options.AbortOnConnectFail = false;
+            // Fail a command quickly instead of queueing it for the default 5 s while disconnected.
+            options.SyncTimeout = options.AsyncTimeout = builder.Configuration.GetValue("Redis:TimeoutMs", 2000);
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers a typed gRPC client for another Platform service, addressed by its Aspire resource
+    /// name ("http://ratelimit") and resolved through service discovery.
+    /// </summary>
+    public static IHttpClientBuilder AddPlatformGrpcClient<TClient>(this IServiceCollection services, string serviceName)
+        where TClient : class
+    {
+        return services.AddGrpcClient<TClient>(options => options.Address = new Uri($"http://{serviceName}"));
+    }
+
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        // /health: every check (Redis included) — ready to serve. /alive: the process itself.
+        app.MapHealthChecks(HealthEndpointPath);
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(PlatformTelemetry.MeterPrefix + "*"))
+            .WithTracing(tracing => tracing
+                .AddSource(builder.Environment.ApplicationName)
+                .AddSource(PlatformTelemetry.ActivitySourceName)
+                .AddAspNetCoreInstrumentation(options =>
+                    // Probes would drown the traces that matter.
+                    options.Filter = context => !context.Request.Path.StartsWithSegments(HealthEndpointPath)
+                                                && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
+                                                && !context.Request.Path.StartsWithSegments("/grpc.health.v1.Health"))
+                .AddGrpcClientInstrumentation()
+                .AddHttpClientInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+        return builder;
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using System.Text.RegularExpressions;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Status = Google.Rpc.Status;
+
+namespace Platform.ServiceDefaults;
+
+/// <summary>
+/// Errors in the gRPC rich error model (google.rpc.Status with details), so callers in any language
+/// can read which field was wrong, when to retry, or which dependency failed.
+/// </summary>
+public static class GrpcErrors
+{
+    public const string Domain = "platform";
+
+    public static RpcException InvalidArgument(IReadOnlyList<BadRequest.Types.FieldViolation> violations)
+    {
+        var message = string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"));
+        return new Status
+        {
+            Code = (int)Code.InvalidArgument,
+            Message = message,
+            Details = { Any.Pack(new BadRequest { FieldViolations = { violations } }) },
+        }.ToRpcException();
+    }
+
+    [DoesNotReturn]
+    public static void ThrowNotFound(string message, string resourceType, string resourceName) =>
+        throw new Status
+        {
+            Code = (int)Code.NotFound,
+            Message = message,
+            Details = { Any.Pack(new ResourceInfo { ResourceType = resourceType, ResourceName = resourceName }) },
+        }.ToRpcException();
+
+    public static RpcException Unavailable(string dependency, string message) =>
+        new Status
+        {
+            Code = (int)Code.Unavailable,
+            Message = message,
+            Details = { Any.Pack(new ErrorInfo { Reason = dependency.ToUpperInvariant() + "_UNAVAILABLE", Domain = Domain }) },
+        }.ToRpcException();
+
+    public static RpcException ResourceExhausted(string message, TimeSpan retryAfter, string subject, string description) =>
+        new Status
+        {
+            Code = (int)Code.ResourceExhausted,
+            Message = message,
+            Details =
+            {
+                Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(retryAfter) }),
+                Any.Pack(new QuotaFailure { Violations = { new QuotaFailure.Types.Violation { Subject = subject, Description = description } } }),
+            },
+        }.ToRpcException();
+}
+
+/// <summary>
+/// Collects every field violation of a request, then fails once with all of them, so a caller fixes
+/// its request in one round trip.
+/// </summary>
+public sealed partial class RequestValidator
+{
+    public const string NameRule = "required; 1-64 characters [A-Za-z0-9_.-]";
+
+    readonly List<BadRequest.Types.FieldViolation> violations = [];
+
+    public RequestValidator Check(bool valid, string field, string description)
+    {
+        if (!valid)
+        {
+            violations.Add(new BadRequest.Types.FieldViolation { Field = field, Description = description });
+        }
+        return this;
+    }
+
+    /// <summary>A policy, namespace or similar identifier: 1-64 characters [A-Za-z0-9_.-].</summary>
+    public RequestValidator CheckName(string value, string field) => Check(Name().IsMatch(value), field, NameRule);
+
+    /// <summary>A required string of at most <paramref name="maxBytes"/> bytes of UTF-8.</summary>
+    public RequestValidator CheckRequiredBytes(string value, string field, int maxBytes) =>
+        Check(value.Length > 0 && Encoding.UTF8.GetByteCount(value) <= maxBytes, field, $"required; at most {maxBytes} bytes");
+
+    public bool IsValid => violations.Count == 0;
+
+    public void ThrowIfInvalid()
+    {
+        if (violations.Count > 0)
+        {
+            throw GrpcErrors.InvalidArgument(violations);
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex Name();
+}

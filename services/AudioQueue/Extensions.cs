@@ -1,0 +1,20 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.Extensions.Options;
+
+namespace Platform.AudioQueue;
+
+public static class Extensions
+{
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddPlatformRedis();
+        builder.Services.AddOptions<AudioQueueOptions>().BindConfiguration(AudioQueueOptions.SectionName);
+        builder.Services.AddSingleton<JobStore>();
+        builder.Services.AddSingleton<WaitTimeEstimator>();
+
+        // gRPC rejects messages over 4 MiB by default; audio up to MaxAudioBytes (plus the envelope)
+        // must reach validation, which answers with a clear INVALID_ARGUMENT instead.
+        builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<AudioQueueOptions>>((grpc, queue) =>
+            grpc.MaxReceiveMessageSize = queue.Value.MaxAudioBytes + 1024 * 1024);
+    }
+}

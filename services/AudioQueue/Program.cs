@@ -1,0 +1,13 @@
+using Platform.AudioQueue;
+using Platform.AudioQueue.Grpc;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapGrpcService<AudioQueueService>();
+app.Run();
+
+public partial class Program;

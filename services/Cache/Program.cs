@@ -1,0 +1,13 @@
+using Platform.Cache;
+using Platform.Cache.Grpc;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapGrpcService<CacheService>();
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,37 @@
+namespace Platform.ChatApi;
+
+/// <summary>Configuration section <c>Chat</c>.</summary>
+public sealed class ChatGatewayOptions
+{
+    public const string SectionName = "Chat";
+
+    /// <summary>Model used when a request names none.</summary>
+    public string DefaultModel { get; set; } = "platform-sim-1";
+
+    /// <summary>RateLimit policy checked once per request.</summary>
+    public string RequestsPolicy { get; set; } = "chat";
+
+    /// <summary>Cache namespace for replies.</summary>
+    public string CacheNamespace { get; set; } = "chat";
+
+    /// <summary>How long a reply stays cached.</summary>
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Largest request body accepted by the HTTP API (413 above it).</summary>
+    public long MaxRequestBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Deadline for each call to RateLimit and Cache; past it the feature degrades.</summary>
+    public TimeSpan DependencyTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most messages in one conversation.</summary>
+    public int MaxMessages { get; set; } = 256;
+
+    /// <summary>The embedded simulated model, used when no upstream provider is configured.</summary>
+    public SimulatedModelOptions Simulated { get; set; } = new();
+}
+
+public sealed class SimulatedModelOptions
+{
+    /// <summary>Time to answer, like a real model's (the seed measured about 800 ms).</summary>
+    public TimeSpan Latency { get; set; } = TimeSpan.FromMilliseconds(800);
+}

@@ -1,0 +1,192 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Grpc.Core;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using Platform.Cache.V1;
+using Platform.ChatApi.Model;
+using Platform.RateLimit.V1;
+
+namespace Platform.ChatApi;
+
+public sealed record ChatTurnMessage(string Role, string Content);
+
+/// <summary>One chat request, whichever API it came through.</summary>
+public sealed record ChatTurn(string? Model, IReadOnlyList<ChatTurnMessage> Messages, double? Temperature, int? MaxTokens);
+
+/// <summary>A finished reply, as returned to callers and as stored in the response cache.</summary>
+public sealed record ChatCompletion(string Id, string Model, string Content, string FinishReason, int PromptTokens, int CompletionTokens, long Created);
+
+public enum CacheStatus { Hit, Miss, Bypass }
+
+/// <summary>The rate-limit decision for a request; Degraded when RateLimit could not be asked.</summary>
+public sealed record RateLimitState(string Policy, bool Allowed, uint Limit, uint Remaining, TimeSpan ResetAfter, TimeSpan RetryAfter, bool Degraded);
+
+/// <summary>Completion is null when the request was rate limited.</summary>
+public sealed record ChatOutcome(RateLimitState RateLimit, ChatCompletion? Completion, CacheStatus Cache);
+
+/// <summary>
+/// What every chat request goes through, HTTP or gRPC: rate limit (RateLimit service), response cache
+/// (Cache service), then the model. A dependency that fails degrades its feature, never the answer.
+/// </summary>
+public sealed partial class ChatPipeline(
+    RateLimiter.RateLimiterClient rateLimiter,
+    Cache.V1.Cache.CacheClient cache,
+    IChatClient model,
+    IOptionsMonitor<ChatGatewayOptions> options,
+    TimeProvider time,
+    ILogger<ChatPipeline> logger)
+{
+    static readonly string[] Roles = ["system", "developer", "user", "assistant"];
+
+    /// <summary>Problems with a request, each naming its field; empty when the request is valid.</summary>
+    public IReadOnlyList<(string Field, string Problem)> Validate(ChatTurn turn)
+    {
+        var settings = options.CurrentValue;
+        var problems = new List<(string, string)>();
+        if (turn.Model is { Length: > 0 } requested && requested != settings.DefaultModel)
+        {
+            problems.Add(("model", $"unknown model '{requested}'; available: {settings.DefaultModel}"));
+        }
+        if (turn.Messages.Count == 0 || turn.Messages.Count > settings.MaxMessages)
+        {
+            problems.Add(("messages", $"required; 1-{settings.MaxMessages} messages"));
+        }
+        for (var i = 0; i < turn.Messages.Count; i++)
+        {
+            if (!Roles.Contains(turn.Messages[i].Role))
+            {
+                problems.Add(($"messages[{i}].role", $"must be one of {string.Join(", ", Roles)}"));
+            }
+            if (string.IsNullOrEmpty(turn.Messages[i].Content))
+            {
+                problems.Add(($"messages[{i}].content", "required; must not be empty"));
+            }
+        }
+        if (turn.Temperature is < 0 or > 2 || turn.Temperature is double.NaN)
+        {
+            problems.Add(("temperature", "must be between 0 and 2"));
+        }
+        if (turn.MaxTokens is < 1 or > 32768)
+        {
+            problems.Add(("max_tokens", "must be between 1 and 32768"));
+        }
+        return problems;
+    }
+
+    public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CancellationToken cancellationToken)
+    {
+        var settings = options.CurrentValue;
+        var limit = await CheckRateLimitAsync(settings.RequestsPolicy, clientKey, cancellationToken);
+        if (!limit.Allowed)
+        {
+            return new ChatOutcome(limit, null, CacheStatus.Bypass);
+        }
+
+        var model = string.IsNullOrEmpty(turn.Model) ? settings.DefaultModel : turn.Model;
+        var cacheKey = ResponseCacheKey(model, turn);
+        var (cached, cacheWorks) = await ReadCacheAsync(settings.CacheNamespace, cacheKey, cancellationToken);
+        if (cached is not null)
+        {
+            return new ChatOutcome(limit, cached, CacheStatus.Hit);
+        }
+
+        var completion = await AskModelAsync(model, turn, cancellationToken);
+        var stored = cacheWorks && await WriteCacheAsync(settings, cacheKey, completion, cancellationToken);
+        return new ChatOutcome(limit, completion, stored ? CacheStatus.Miss : CacheStatus.Bypass);
+    }
+
+    async Task<RateLimitState> CheckRateLimitAsync(string policy, string clientKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var decision = await rateLimiter.CheckAsync(new CheckRequest { Policy = policy, Key = clientKey },
+                deadline: Deadline(), cancellationToken: cancellationToken);
+            return new RateLimitState(policy, decision.Allowed, decision.Limit, decision.Remaining,
+                decision.ResetAfter.ToTimeSpan(), decision.RetryAfter.ToTimeSpan(), Degraded: false);
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Fail open: a rate limiter outage must not take chat down with it.
+            LogRateLimitUnavailable(e.StatusCode, e.Status.Detail);
+            return new RateLimitState(policy, true, 0, 0, TimeSpan.Zero, TimeSpan.Zero, Degraded: true);
+        }
+    }
+
+    async Task<(ChatCompletion? Hit, bool CacheWorks)> ReadCacheAsync(string ns, string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var entry = await cache.GetAsync(new GetRequest { Namespace = ns, Key = key }, deadline: Deadline(), cancellationToken: cancellationToken);
+            return (entry.Found ? JsonSerializer.Deserialize<ChatCompletion>(entry.Value.Span) : null, true);
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogCacheUnavailable(e.StatusCode, e.Status.Detail);
+            return (null, false);
+        }
+    }
+
+    async Task<bool> WriteCacheAsync(ChatGatewayOptions settings, string key, ChatCompletion completion, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await cache.SetAsync(new SetRequest
+            {
+                Namespace = settings.CacheNamespace,
+                Key = key,
+                Value = Google.Protobuf.ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(completion)),
+                Ttl = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(settings.CacheTtl),
+            }, deadline: Deadline(), cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogCacheUnavailable(e.StatusCode, e.Status.Detail);
+            return false;
+        }
+    }
+
+    async Task<ChatCompletion> AskModelAsync(string modelName, ChatTurn turn, CancellationToken cancellationToken)
+    {
+        var messages = turn.Messages.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)).ToList();
+        var response = await model.GetResponseAsync(messages, new ChatOptions
+        {
+            ModelId = modelName,
+            Temperature = (float?)turn.Temperature,
+            MaxOutputTokens = turn.MaxTokens,
+        }, cancellationToken);
+
+        var promptTokens = (int)(response.Usage?.InputTokenCount ?? messages.Sum(m => TokenEstimate.Count(m.Text)));
+        var completionTokens = (int)(response.Usage?.OutputTokenCount ?? TokenEstimate.Count(response.Text));
+        return new ChatCompletion(
+            Id: "chatcmpl-" + Guid.NewGuid().ToString("N"),
+            Model: response.ModelId ?? modelName,
+            Content: response.Text,
+            FinishReason: response.FinishReason == ChatFinishReason.Length ? "length" : "stop",
+            PromptTokens: promptTokens,
+            CompletionTokens: completionTokens,
+            Created: (response.CreatedAt ?? time.GetUtcNow()).ToUnixTimeSeconds());
+    }
+
+    /// <summary>SHA-256 of a canonical form of everything that changes the answer.</summary>
+    static string ResponseCacheKey(string model, ChatTurn turn)
+    {
+        var canonical = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            model,
+            messages = turn.Messages.Select(m => new[] { m.Role, m.Content }),
+            temperature = turn.Temperature,
+            max_tokens = turn.MaxTokens,
+        });
+        return Convert.ToHexStringLower(SHA256.HashData(canonical));
+    }
+
+    DateTime Deadline() => time.GetUtcNow().UtcDateTime + options.CurrentValue.DependencyTimeout;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "RateLimit unavailable ({Status}: {Detail}); allowing the request (fail open)")]
+    partial void LogRateLimitUnavailable(StatusCode status, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cache unavailable ({Status}: {Detail}); answering without the cache")]
+    partial void LogCacheUnavailable(StatusCode status, string detail);
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.AI;
+using Platform.ChatApi.Model;
+
+namespace Platform.ChatApi;
+
+public static class Extensions
+{
+    public static void AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ChatGatewayOptions>().BindConfiguration(ChatGatewayOptions.SectionName);
+
+        builder.Services.AddPlatformGrpcClient<RateLimit.V1.RateLimiter.RateLimiterClient>("ratelimit");
+        builder.Services.AddPlatformGrpcClient<Cache.V1.Cache.CacheClient>("cache");
+
+        builder.Services.AddChatClient(services => new SimulatedChatClient(
+                services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<ChatGatewayOptions>>(),
+                services.GetRequiredService<TimeProvider>()))
+            .UseOpenTelemetry(sourceName: Platform.ServiceDefaults.PlatformTelemetry.ActivitySourceName);
+        builder.Services.AddSingleton<ChatPipeline>();
+    }
+}

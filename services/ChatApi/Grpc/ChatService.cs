@@ -1,0 +1,49 @@
+using Grpc.Core;
+using Platform.Chat.V1;
+using Platform.ServiceDefaults;
+
+namespace Platform.ChatApi.Grpc;
+
+/// <summary>platform.chat.v1.Chat: the same pipeline as the HTTP API, for internal teams.</summary>
+public sealed class ChatService(ChatPipeline pipeline) : Chat.V1.Chat.ChatBase
+{
+    public override async Task<CompleteResponse> Complete(CompleteRequest request, ServerCallContext context)
+    {
+        var turn = new ChatTurn(
+            request.Model,
+            request.Messages.Select(m => new ChatTurnMessage(m.Role, m.Content)).ToList(),
+            request.HasTemperature ? request.Temperature : null,
+            request.HasMaxTokens ? (int)Math.Min(request.MaxTokens, int.MaxValue) : null);
+
+        var validator = new RequestValidator();
+        foreach (var (field, problem) in pipeline.Validate(turn))
+        {
+            validator.Check(false, field, problem);
+        }
+        validator.ThrowIfInvalid();
+
+        var client = "addr:" + (context.GetHttpContext().Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        var outcome = await pipeline.CompleteAsync(turn, client, context.CancellationToken);
+        if (outcome.Completion is not { } completion)
+        {
+            throw GrpcErrors.ResourceExhausted(
+                $"Rate limit reached for policy '{outcome.RateLimit.Policy}'.",
+                outcome.RateLimit.RetryAfter, client, $"{outcome.RateLimit.Limit} requests per window");
+        }
+
+        return new CompleteResponse
+        {
+            Id = completion.Id,
+            Model = completion.Model,
+            Content = completion.Content,
+            FinishReason = completion.FinishReason,
+            Usage = new Usage
+            {
+                PromptTokens = (uint)completion.PromptTokens,
+                CompletionTokens = (uint)completion.CompletionTokens,
+                TotalTokens = (uint)(completion.PromptTokens + completion.CompletionTokens),
+            },
+            Cached = outcome.Cache == CacheStatus.Hit,
+        };
+    }
+}

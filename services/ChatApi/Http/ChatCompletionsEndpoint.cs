@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Platform.ChatApi.Http;
+
+/// <summary>POST /v1/chat/completions, OpenAI-compatible: existing OpenAI SDKs work by changing the base URL.</summary>
+public static class ChatCompletionsEndpoint
+{
+    public static void MapChatCompletions(this WebApplication app) =>
+        app.MapPost("/v1/chat/completions", HandleAsync);
+
+    static async Task<IResult> HandleAsync(HttpContext http, ChatPipeline pipeline, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)
+    {
+        var maxBytes = options.CurrentValue.MaxRequestBytes;
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = maxBytes;
+        }
+        if (http.Request.ContentLength > maxBytes)
+        {
+            return TooLarge(maxBytes);
+        }
+
+        ChatCompletionRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<ChatCompletionRequest>(http.Request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            return Error(StatusCodes.Status400BadRequest, $"Request body is not valid JSON for a chat completion: {e.Message}",
+                "invalid_request_error", e.Path, "invalid_json");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(maxBytes);
+        }
+
+        if (request is null)
+        {
+            return Error(StatusCodes.Status400BadRequest, "Request body is required.", "invalid_request_error", null, "invalid_json");
+        }
+        if (request.Stream == true)
+        {
+            return Error(StatusCodes.Status400BadRequest, "Streaming is not available yet; send stream: false.", "invalid_request_error", "stream", "unsupported_parameter");
+        }
+
+        var turn = new ChatTurn(
+            request.Model,
+            request.Messages?.Select(m => new ChatTurnMessage(m.Role ?? "", m.Content ?? "")).ToList() ?? [],
+            request.Temperature,
+            request.MaxTokens);
+        var problems = pipeline.Validate(turn);
+        if (problems.Count > 0)
+        {
+            return Error(StatusCodes.Status400BadRequest, string.Join("; ", problems.Select(p => $"{p.Field}: {p.Problem}")),
+                "invalid_request_error", problems[0].Field, "invalid_value");
+        }
+
+        var outcome = await pipeline.CompleteAsync(turn, ClientKey(http), cancellationToken);
+        RateLimitHeaders.Write(http.Response.Headers, outcome.RateLimit);
+        if (outcome.Completion is null)
+        {
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(outcome.RateLimit.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return Error(StatusCodes.Status429TooManyRequests,
+                $"Rate limit reached for policy '{outcome.RateLimit.Policy}' ({outcome.RateLimit.Limit} requests per window). Retry after {outcome.RateLimit.RetryAfter.TotalSeconds:0.#} s.",
+                "rate_limit_exceeded", null, "rate_limit_exceeded");
+        }
+
+        http.Response.Headers["X-Cache"] = outcome.Cache.ToString().ToUpperInvariant();
+        return Results.Json(ChatCompletionResponse.From(outcome.Completion));
+    }
+
+    /// <summary>Anonymous callers are limited per client address (API keys arrive with the ChatApi issue).</summary>
+    static string ClientKey(HttpContext http) => "addr:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+
+    static IResult TooLarge(long maxBytes) =>
+        Error(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {maxBytes} bytes.", "invalid_request_error", null, "request_too_large");
+
+    static IResult Error(int status, string message, string type, string? param, string code) =>
+        Results.Problem(
+            statusCode: status,
+            title: type,
+            detail: message,
+            extensions: new Dictionary<string, object?> { ["error"] = new OpenAiError(message, type, param, code) });
+}
+
+/// <summary>X-RateLimit-* and the IETF draft RateLimit / RateLimit-Policy fields, on every answer.</summary>
+public static class RateLimitHeaders
+{
+    public static void Write(IHeaderDictionary headers, RateLimitState state)
+    {
+        if (state.Degraded)
+        {
+            return; // RateLimit could not be asked: there are no numbers to report.
+        }
+        var window = (long)Math.Ceiling(state.ResetAfter.TotalSeconds);
+        headers["X-RateLimit-Limit"] = state.Limit.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Remaining"] = state.Remaining.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Reset"] = window.ToString(CultureInfo.InvariantCulture);
+        headers["RateLimit-Policy"] = $"\"{state.Policy}\";q={state.Limit}";
+        headers["RateLimit"] = $"\"{state.Policy}\";r={state.Remaining};t={window}";
+    }
+}

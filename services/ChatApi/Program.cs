@@ -1,0 +1,15 @@
+using Platform.ChatApi;
+using Platform.ChatApi.Grpc;
+using Platform.ChatApi.Http;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapChatCompletions();
+app.MapGrpcService<ChatService>();
+app.Run();
+
+public partial class Program;

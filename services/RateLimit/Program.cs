@@ -1,0 +1,13 @@
+using Platform.RateLimit;
+using Platform.RateLimit.Grpc;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapGrpcService<RateLimiterService>();
+app.Run();
+
+public partial class Program;
