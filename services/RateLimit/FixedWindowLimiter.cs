@@ -6,7 +6,7 @@ namespace Platform.RateLimit;
 public readonly record struct RateLimitDecision(bool Allowed, uint Limit, uint Remaining, TimeSpan ResetAfter, TimeSpan RetryAfter);
 
 /// <summary>
-/// Fixed-window limiting in Redis: one script call per decision, so every replica shares one exact
+/// Fixed-window limiting in Redis (the window opens with the first request of a key): one script call per decision, so every replica shares one exact
 /// count per (policy, key) and no read-modify-write race can let an extra request through.
 /// </summary>
 public sealed class FixedWindowLimiter(IConnectionMultiplexer redis)
@@ -17,7 +17,7 @@ public sealed class FixedWindowLimiter(IConnectionMultiplexer redis)
     {
         var result = (RedisResult[])(await Script.EvaluateAsync(
             redis.GetDatabase(),
-            [RedisKeys.For(policyName, key, "fw")],
+            [RedisKeys.For(policyName, key, $"fw:{(long)policy.Window.TotalMilliseconds}")],
             [policy.Limit, (long)policy.Window.TotalMilliseconds, cost]))!;
 
         return new RateLimitDecision(

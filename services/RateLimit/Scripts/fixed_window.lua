@@ -1,21 +1,19 @@
 -- Fixed-window counter, one atomic decision.
--- KEYS[1]: hash {start = window start (ms), used = units consumed in that window}
+-- The window opens with the first consumed unit and lasts `window` ms; Redis expires the counter at
+-- its end, on the server's clock, so every replica agrees on when a window ends.
+-- KEYS[1]: counter (units consumed in the current window)
 -- ARGV: limit, window (ms), cost (0 = check without consuming)
 -- Returns {allowed (1/0), remaining, reset_after (ms), retry_after (ms)}.
--- Time comes from the server so every replica agrees on window boundaries.
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local start = now - (now % window)
-local reset_after = start + window - now
-
-local used = 0
-local state = redis.call('HMGET', KEYS[1], 'start', 'used')
-if tonumber(state[1]) == start then
-  used = tonumber(state[2]) or 0
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local reset_after = redis.call('PTTL', KEYS[1])
+if reset_after < 0 then
+  -- No counter (or one without expiry): a new window starts now.
+  used = 0
+  reset_after = window
 end
 
 local allowed
@@ -26,9 +24,12 @@ else
 end
 
 if allowed and cost > 0 then
+  if used == 0 then
+    redis.call('SET', KEYS[1], cost, 'PX', window)
+  else
+    redis.call('INCRBY', KEYS[1], cost)
+  end
   used = used + cost
-  redis.call('HSET', KEYS[1], 'start', start, 'used', used)
-  redis.call('PEXPIRE', KEYS[1], reset_after)
 end
 
 local remaining = limit - used

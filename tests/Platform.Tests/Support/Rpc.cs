@@ -1,0 +1,18 @@
+using Google.Rpc;
+using Grpc.Core;
+
+namespace Platform.Tests.Support;
+
+public static class Rpc
+{
+    /// <summary>Runs a call expected to fail; returns its status code and rich error details.</summary>
+    public static async Task<(StatusCode Code, Google.Rpc.Status? Details)> FailureOf(Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(call);
+        return (e.StatusCode, e.GetRpcStatus());
+    }
+
+    /// <summary>The fields named by a BadRequest detail.</summary>
+    public static IReadOnlyList<string> ViolatedFields(this Google.Rpc.Status? status) =>
+        status?.GetDetail<BadRequest>()?.FieldViolations.Select(v => v.Field).ToList() ?? [];
+}

@@ -1,0 +1,59 @@
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Platform.Tests.Support;
+
+/// <summary>
+/// One Platform service running in the test process on real Kestrel sockets (loopback, free port),
+/// configured like a standalone deployment: its own appsettings.json plus the given settings.
+/// </summary>
+/// <typeparam name="TEntryPoint">Any type from the service's assembly.</typeparam>
+public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint> where TEntryPoint : class
+{
+    readonly Dictionary<string, string?> settings;
+
+    public ServiceHost(IDictionary<string, string?> settings)
+    {
+        this.settings = new Dictionary<string, string?>(settings)
+        {
+            // Shorter than the default so tests of a Redis outage do not wait long on each call.
+            ["Redis:TimeoutMs"] = settings.TryGetValue("Redis:TimeoutMs", out var timeout) ? timeout : "1000",
+        };
+        this.settings.TryAdd("urls", "http://127.0.0.1:0");
+        UseKestrel();
+        StartServer();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        // UseSetting (not ConfigureAppConfiguration) so the values are visible while Program registers
+        // services, and override the service's appsettings.json.
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>The addresses Kestrel bound, in configuration order.</summary>
+    public IReadOnlyList<Uri> Addresses =>
+        Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
+
+    /// <summary>A gRPC channel over HTTP/2 cleartext, as a plain client from any language would use.</summary>
+    public GrpcChannel Channel(int addressIndex = 0) => GrpcChannel.ForAddress(Addresses[addressIndex]);
+}
+
+public static class ServiceHost
+{
+    public static ServiceHost<TEntryPoint> Start<TEntryPoint>(RedisFixture redis, params (string Key, string? Value)[] settings)
+        where TEntryPoint : class
+    {
+        var all = settings.ToDictionary(s => s.Key, s => s.Value);
+        all["ConnectionStrings:redis"] = redis.Endpoint;
+        return new ServiceHost<TEntryPoint>(all);
+    }
+}
