@@ -8,7 +8,7 @@ namespace Platform.Tests.RateLimit;
 public sealed class RateLimiterServiceTestsOnRedis(RedisServerFixture redis) : RateLimiterServiceTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class RateLimiterServiceTestsOnGarnet(GarnetFixture redis) : RateLimiterServiceTests(redis), IClassFixture<GarnetFixture>;
 
-public abstract class RateLimiterServiceTests(RedisFixture redis)
+public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
 {
     static readonly (string, string?)[] Policies =
     [
@@ -18,18 +18,13 @@ public abstract class RateLimiterServiceTests(RedisFixture redis)
         ("RateLimit:Policies:shared:Window", "01:00:00"),
     ];
 
-    RateLimiter.RateLimiterClient StartClient(out ServiceHost<RateLimiterService> host)
-    {
-        redis.RequireAvailable();
-        host = ServiceHost.Start<RateLimiterService>(redis, Policies);
-        return new RateLimiter.RateLimiterClient(host.Channel());
-    }
+    RateLimiter.RateLimiterClient StartClient() =>
+        new(Start<RateLimiterService>(redis, Policies).Channel());
 
     [Fact]
     public async Task Allows_up_to_the_limit_then_denies_with_retry_after()
     {
-        var client = StartClient(out var host);
-        using var _ = host;
+        var client = StartClient();
         var key = Guid.NewGuid().ToString();
 
         var allowed = new List<CheckResponse>();
@@ -52,8 +47,7 @@ public abstract class RateLimiterServiceTests(RedisFixture redis)
     [Fact]
     public async Task Keys_are_limited_independently()
     {
-        var client = StartClient(out var host);
-        using var _ = host;
+        var client = StartClient();
         var (first, second) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
 
         for (var i = 0; i < 5; i++)
@@ -68,8 +62,7 @@ public abstract class RateLimiterServiceTests(RedisFixture redis)
     [Fact]
     public async Task Cost_zero_checks_without_consuming_and_cost_counts_units()
     {
-        var client = StartClient(out var host);
-        using var _ = host;
+        var client = StartClient();
         var key = Guid.NewGuid().ToString();
 
         var peek = await client.CheckAsync(new CheckRequest { Policy = "five", Key = key, Cost = 0 });
@@ -90,10 +83,8 @@ public abstract class RateLimiterServiceTests(RedisFixture redis)
     [Fact]
     public async Task Two_replicas_share_one_exact_limit()
     {
-        var client = StartClient(out var host);
-        using var _ = host;
-        using var replica = ServiceHost.Start<RateLimiterService>(redis, Policies);
-        var clients = new[] { client, new RateLimiter.RateLimiterClient(replica.Channel()) };
+        var client = StartClient();
+        var clients = new[] { client, StartClient() };
         var key = Guid.NewGuid().ToString();
 
         var decisions = await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>
@@ -105,8 +96,7 @@ public abstract class RateLimiterServiceTests(RedisFixture redis)
     [Fact]
     public async Task Bad_fields_are_rejected_with_every_violation_named()
     {
-        var client = StartClient(out var host);
-        using var _ = host;
+        var client = StartClient();
 
         var (code, details) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "no spaces!", Key = "" }).ResponseAsync);
         var (costCode, costDetails) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "five", Key = "k", Cost = 6 }).ResponseAsync);
@@ -123,8 +113,7 @@ public abstract class RateLimiterServiceTests(RedisFixture redis)
     [Fact]
     public async Task Unknown_policy_is_not_found()
     {
-        var client = StartClient(out var host);
-        using var _ = host;
+        var client = StartClient();
 
         var (code, _) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "nope", Key = "k" }).ResponseAsync);
 
