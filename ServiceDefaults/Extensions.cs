@@ -58,7 +58,11 @@ public static class Extensions
             options.AbortOnConnectFail = false;
             // Fail a command quickly instead of queueing it for the default 5 s while disconnected.
             options.SyncTimeout = options.AsyncTimeout = builder.Configuration.GetValue("Redis:TimeoutMs", 2000);
+            options.ConnectTimeout = builder.Configuration.GetValue("Redis:ConnectTimeoutMs", 2000);
         });
+        // Connect while starting, not inside the first requests: the client connects synchronously, and
+        // a burst of first requests would each block a thread pool thread waiting for it.
+        builder.Services.AddHostedService<RedisWarmUp>();
         return builder;
     }
 

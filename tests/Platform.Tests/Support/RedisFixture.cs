@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Garnet;
+using Platform.GarnetHost;
 using StackExchange.Redis;
 
 namespace Platform.Tests.Support;
@@ -145,7 +146,7 @@ public static class GarnetProcess
 {
     public static GarnetServer Start(int port)
     {
-        var server = new GarnetServer(["--port", port.ToString(), "--bind", "127.0.0.1", "--lua", "true"]);
+        var server = new GarnetServer(GarnetArguments.Build(port));
         server.Start();
         return server;
     }

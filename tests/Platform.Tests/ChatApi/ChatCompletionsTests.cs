@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Google.Rpc;
+using Grpc.Core;
+using Platform.Cache.Grpc;
+using Platform.Chat.V1;
+using Platform.ChatApi.Grpc;
+using Platform.RateLimit.Grpc;
+using Platform.Tests.Support;
+
+namespace Platform.Tests.ChatApi;
+
+public sealed class ChatCompletionsTestsOnRedis(RedisServerFixture redis) : ChatCompletionsTests(redis), IClassFixture<RedisServerFixture>;
+public sealed class ChatCompletionsTestsOnGarnet(GarnetFixture redis) : ChatCompletionsTests(redis), IClassFixture<GarnetFixture>;
+
+/// <summary>ChatApi wired to real RateLimit and Cache services, as in a deployment.</summary>
+public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
+{
+    const int ChatLimit = 3;
+
+    async Task<(HttpClient Http, Platform.Chat.V1.Chat.ChatClient Grpc)> StartChatApiAsync()
+    {
+        redis.RequireAvailable();
+        // Every test calls from 127.0.0.1, so each starts with fresh limits and an empty cache.
+        await redis.FlushAsync();
+        var ratelimit = Start<RateLimiterService>(redis, ("RateLimit:Policies:chat:Limit", ChatLimit.ToString()), ("RateLimit:Policies:chat:Window", "01:00:00"));
+        var cache = Start<CacheService>(redis);
+        var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString()));
+        return (Track(new HttpClient { BaseAddress = chat.HttpAddress }), new Platform.Chat.V1.Chat.ChatClient(chat.GrpcChannel()));
+    }
+
+    static StringContent Question(string text) => new(
+        JsonSerializer.Serialize(new { model = "platform-sim-1", messages = new[] { new { role = "user", content = text } } }),
+        Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Repeated_question_is_a_miss_then_a_cache_hit_in_openai_shape()
+    {
+        var (http, _) = await StartChatApiAsync();
+        var question = "What is a token bucket? " + Guid.NewGuid();
+
+        var first = await http.PostAsync("/v1/chat/completions", Question(question));
+        var second = await http.PostAsync("/v1/chat/completions", Question(question));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("MISS", first.Headers.GetValues("X-Cache").Single());
+        Assert.Equal("HIT", second.Headers.GetValues("X-Cache").Single());
+        var body = await first.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("chat.completion", body.GetProperty("object").GetString());
+        Assert.Equal("platform-sim-1", body.GetProperty("model").GetString());
+        var choice = body.GetProperty("choices")[0];
+        Assert.Equal("assistant", choice.GetProperty("message").GetProperty("role").GetString());
+        Assert.Contains(question, choice.GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
+        var usage = body.GetProperty("usage");
+        Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32() + usage.GetProperty("completion_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32());
+        Assert.Equal(body.GetProperty("id").GetString(), (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
+        Assert.Equal((ChatLimit - 1).ToString(), first.Headers.GetValues("X-RateLimit-Remaining").Single());
+    }
+
+    [Fact]
+    public async Task Requests_past_the_limit_get_429_with_retry_after_and_rate_limit_headers()
+    {
+        var (http, _) = await StartChatApiAsync();
+
+        for (var i = 0; i < ChatLimit; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v1/chat/completions", Question($"q{i}"))).StatusCode);
+        }
+        var denied = await http.PostAsync("/v1/chat/completions", Question("one too many"));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, denied.StatusCode);
+        Assert.InRange(int.Parse(denied.Headers.GetValues("Retry-After").Single()), 1, 3600);
+        Assert.Equal(ChatLimit.ToString(), denied.Headers.GetValues("X-RateLimit-Limit").Single());
+        Assert.Equal("0", denied.Headers.GetValues("X-RateLimit-Remaining").Single());
+        Assert.Equal($"\"chat\";q={ChatLimit}", denied.Headers.GetValues("RateLimit-Policy").Single());
+        Assert.StartsWith("\"chat\";r=0;t=", denied.Headers.GetValues("RateLimit").Single());
+        var error = (await denied.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal("rate_limit_exceeded", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Malformed_json_and_missing_messages_get_400_problem_bodies_naming_the_field()
+    {
+        var (http, _) = await StartChatApiAsync();
+
+        var malformed = await http.PostAsync("/v1/chat/completions", new StringContent("{\"messages\": [", Encoding.UTF8, "application/json"));
+        var missing = await http.PostAsync("/v1/chat/completions", new StringContent("{\"model\":\"platform-sim-1\"}", Encoding.UTF8, "application/json"));
+        var badRole = await http.PostAsync("/v1/chat/completions", new StringContent("{\"messages\":[{\"role\":\"robot\",\"content\":\"hi\"}]}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("invalid_json", (await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+        var missingBody = await missing.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("messages", missingBody.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal(400, missingBody.GetProperty("status").GetInt32());
+        Assert.Equal("messages[0].role", (await badRole.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task Grpc_complete_shares_the_cache_and_reports_limits_as_resource_exhausted()
+    {
+        var (_, grpc) = await StartChatApiAsync();
+        var request = new CompleteRequest { Messages = { new Message { Role = "user", Content = "over gRPC " + Guid.NewGuid() } } };
+
+        var first = await grpc.CompleteAsync(request);
+        var second = await grpc.CompleteAsync(request);
+        await grpc.CompleteAsync(new CompleteRequest { Messages = { new Message { Role = "user", Content = "third" } } });
+        var (code, details) = await Rpc.FailureOf(() => grpc.CompleteAsync(request).ResponseAsync);
+        var (invalidCode, invalidDetails) = await Rpc.FailureOf(() => grpc.CompleteAsync(new CompleteRequest()).ResponseAsync);
+
+        Assert.False(first.Cached);
+        Assert.True(second.Cached);
+        Assert.Equal(first.Content, second.Content);
+        Assert.Equal(StatusCode.ResourceExhausted, code);
+        Assert.True(details!.GetDetail<RetryInfo>().RetryDelay.ToTimeSpan() > TimeSpan.Zero);
+        Assert.Equal(StatusCode.InvalidArgument, invalidCode);
+        Assert.Equal(["messages"], invalidDetails.ViolatedFields());
+    }
+}

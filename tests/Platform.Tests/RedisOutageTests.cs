@@ -1,0 +1,65 @@
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Platform.Cache.Grpc;
+using Platform.Cache.V1;
+using Platform.Tests.Support;
+
+namespace Platform.Tests;
+
+/// <summary>A service whose Redis is missing at start-up starts anyway, reports it, and recovers on its own.</summary>
+public sealed class RedisOutageTests : HostedTest
+{
+    [Fact]
+    public async Task Service_starts_without_redis_reports_unhealthy_then_recovers_when_redis_appears()
+    {
+        var port = RedisFixture.FreePort();
+        var host = Track(new ServiceHost<CacheService>(new Dictionary<string, string?> { ["ConnectionStrings:redis"] = $"127.0.0.1:{port}" }));
+        var health = new Health.HealthClient(host.Channel());
+        var cache = new Platform.Cache.V1.Cache.CacheClient(host.Channel());
+        var set = new SetRequest { Namespace = "outage", Key = "k", Ttl = Duration.FromTimeSpan(TimeSpan.FromMinutes(1)) };
+
+        var whileDown = await health.CheckAsync(new HealthCheckRequest());
+        var (code, details) = await Rpc.FailureOf(() => cache.SetAsync(set).ResponseAsync);
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.NotServing, whileDown.Status);
+        Assert.Equal(StatusCode.Unavailable, code);
+        Assert.Equal("REDIS_UNAVAILABLE", details!.GetDetail<ErrorInfo>().Reason);
+
+        using var garnet = GarnetProcess.Start(port);
+        var recovered = false;
+        for (var attempt = 0; attempt < 60 && !recovered; attempt++)
+        {
+            recovered = (await health.CheckAsync(new HealthCheckRequest())).Status == HealthCheckResponse.Types.ServingStatus.Serving;
+            if (!recovered)
+            {
+                await Task.Delay(500, TestContext.Current.CancellationToken);
+            }
+        }
+
+        Assert.True(recovered, "the service did not report SERVING within 30 s of Redis appearing");
+        await cache.SetAsync(set);
+    }
+
+    [Fact]
+    public async Task Health_answers_over_http2_cleartext_on_the_grpc_port()
+    {
+        var port = RedisFixture.FreePort();
+        using var garnet = GarnetProcess.Start(port);
+        var host = Track(new ServiceHost<CacheService>(new Dictionary<string, string?> { ["ConnectionStrings:redis"] = $"127.0.0.1:{port}" }));
+        using var http2 = new HttpClient
+        {
+            BaseAddress = host.Addresses[0],
+            DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        var health = await http2.GetAsync("/health", TestContext.Current.CancellationToken);
+        var alive = await http2.GetAsync("/alive", TestContext.Current.CancellationToken);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("Healthy", await health.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(System.Net.HttpStatusCode.OK, alive.StatusCode);
+    }
+}

@@ -1,0 +1,29 @@
+using Grpc.Net.Client;
+using Platform.ChatApi.Grpc;
+
+namespace Platform.Tests.Support;
+
+/// <summary>ChatApi on two free loopback ports (HTTP/1.1 API, HTTP/2 gRPC), dependencies found the Aspire way.</summary>
+public sealed class ChatApiHost(ServiceHost<ChatService> host, Uri httpAddress, Uri grpcAddress) : IDisposable
+{
+    public Uri HttpAddress => httpAddress;
+
+    public GrpcChannel GrpcChannel() => Grpc.Net.Client.GrpcChannel.ForAddress(grpcAddress);
+
+    public static ChatApiHost Start(string rateLimitAddress, string cacheAddress)
+    {
+        var http = new Uri($"http://127.0.0.1:{RedisFixture.FreePort()}");
+        var grpc = new Uri($"http://127.0.0.1:{RedisFixture.FreePort()}");
+        var host = new ServiceHost<ChatService>(new Dictionary<string, string?>
+        {
+            ["Kestrel:Endpoints:http:Url"] = http.ToString(),
+            ["Kestrel:Endpoints:grpc:Url"] = grpc.ToString(),
+            ["services:ratelimit:http:0"] = rateLimitAddress,
+            ["services:cache:http:0"] = cacheAddress,
+            ["Chat:Simulated:Latency"] = "00:00:00",
+        });
+        return new ChatApiHost(host, http, grpc);
+    }
+
+    public void Dispose() => host.Dispose();
+}
