@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Platform.EndToEndTests;
+
+/// <summary>
+/// The real AppHost, as `dotnet run --project AppHost` starts it: Redis (or Garnet), the four services,
+/// health checks and service discovery. One test per Redis engine a fresh machine can use.
+/// </summary>
+public sealed class AppHostTests
+{
+    const int ChatLimit = 3;
+
+    [Fact]
+    public Task Chat_is_rate_limited_and_cached_end_to_end_with_the_default_engine() =>
+        RunChatScenarioAsync(engineArgument: null);
+
+    [Fact]
+    public Task Chat_is_rate_limited_and_cached_end_to_end_with_embedded_garnet() =>
+        RunChatScenarioAsync(engineArgument: "Redis:Engine=Garnet");
+
+    static async Task RunChatScenarioAsync(string? engineArgument)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(4));
+        var ct = timeout.Token;
+
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            engineArgument is null ? [] : [engineArgument], ct);
+        appHost.CreateResourceBuilder<ProjectResource>("ratelimit")
+            .WithEnvironment("RateLimit__Policies__chat__Limit", ChatLimit.ToString())
+            .WithEnvironment("RateLimit__Policies__chat__Window", "01:00:00");
+        appHost.CreateResourceBuilder<ProjectResource>("chatapi")
+            .WithEnvironment("Chat__Simulated__Latency", "00:00:00.010");
+
+        await using var app = await appHost.BuildAsync(ct);
+        await app.StartAsync(ct);
+
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+        var server = model.Resources.Single(r => r.Name is "redis-server" or "garnet" || r is RedisResource);
+        if (engineArgument is not null)
+        {
+            Assert.Equal("garnet", server.Name);
+        }
+        foreach (var name in new[] { server.Name, "ratelimit", "cache", "audioqueue", "chatapi" })
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, ct);
+        }
+
+        using var http = app.CreateHttpClient("chatapi", "http");
+        var question = "How many users can the platform hold? " + Guid.NewGuid();
+        var miss = await AskAsync(http, question, ct);
+        var hit = await AskAsync(http, question, ct);
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < ChatLimit && limited is null; i++)
+        {
+            var response = await AskAsync(http, $"question {i} {Guid.NewGuid()}", ct);
+            limited = response.StatusCode == HttpStatusCode.TooManyRequests ? response : null;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, miss.StatusCode);
+        Assert.Equal("MISS", miss.Headers.GetValues("X-Cache").Single());
+        Assert.Equal(HttpStatusCode.OK, hit.StatusCode);
+        Assert.Equal("HIT", hit.Headers.GetValues("X-Cache").Single());
+        Assert.Equal(await miss.Content.ReadAsStringAsync(ct), await hit.Content.ReadAsStringAsync(ct));
+        Assert.NotNull(limited);
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal(ChatLimit.ToString(), limited.Headers.GetValues("X-RateLimit-Limit").Single());
+    }
+
+    static Task<HttpResponseMessage> AskAsync(HttpClient http, string question, CancellationToken ct) =>
+        http.PostAsync("/v1/chat/completions", new StringContent(
+            $$"""{"messages":[{"role":"user","content":"{{question}}"}]}""", Encoding.UTF8, "application/json"), ct);
+}
