@@ -41,25 +41,4 @@ public sealed class RedisOutageTests : HostedTest
         Assert.True(recovered, "the service did not report SERVING within 30 s of Redis appearing");
         await cache.SetAsync(set);
     }
-
-    [Fact]
-    public async Task Health_answers_over_http2_cleartext_on_the_grpc_port()
-    {
-        var port = RedisFixture.FreePort();
-        using var garnet = GarnetProcess.Start(port);
-        var host = Track(new ServiceHost<CacheService>(new Dictionary<string, string?> { ["ConnectionStrings:redis"] = $"127.0.0.1:{port}" }));
-        using var http2 = new HttpClient
-        {
-            BaseAddress = host.Addresses[0],
-            DefaultRequestVersion = System.Net.HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-
-        var health = await http2.GetAsync("/health", TestContext.Current.CancellationToken);
-        var alive = await http2.GetAsync("/alive", TestContext.Current.CancellationToken);
-
-        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
-        Assert.Equal("Healthy", await health.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        Assert.Equal(System.Net.HttpStatusCode.OK, alive.StatusCode);
-    }
 }
