@@ -109,7 +109,8 @@ public static class Extensions
                                                 && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
                                                 && !context.Request.Path.StartsWithSegments("/grpc.health.v1.Health"))
                 .AddGrpcClientInstrumentation()
-                .AddHttpClientInstrumentation());
+                .AddHttpClientInstrumentation()
+                .AddProcessor(new HealthProbeSpanFilter()));
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
