@@ -1,3 +1,7 @@
+using Microsoft.Extensions.Options;
+using Platform.RateLimit.Envoy;
+using StackExchange.Redis;
+
 namespace Platform.RateLimit;
 
 public static class Extensions
@@ -6,7 +10,14 @@ public static class Extensions
     {
         builder.AddPlatformRedis();
         // IOptionsMonitor picks up edits to appsettings.json and other reloadable sources without a restart.
-        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName);
-        builder.Services.AddSingleton<FixedWindowLimiter>();
+        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>();
+
+        builder.Services.AddSingleton(services => new RedisRateLimiter(services.GetRequiredService<IConnectionMultiplexer>()));
+        builder.Services.AddSingleton<OverLimitCache>();
+        builder.Services.AddSingleton<LocalFallbackLimiter>();
+        builder.Services.AddSingleton<RateLimitMetrics>();
+        builder.Services.AddSingleton<RateLimitDecider>();
+        builder.Services.AddSingleton<EnvoyConfigStore>();
     }
 }

@@ -1,4 +1,5 @@
 using Platform.RateLimit;
+using Platform.RateLimit.Envoy;
 using Platform.RateLimit.Grpc;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,6 +9,7 @@ builder.AddApplicationServices();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapGrpcService<RateLimiterService>();
+app.MapGrpcService<EnvoyRateLimitService>();
 app.Run();
 
 public partial class Program;

@@ -26,7 +26,9 @@ public abstract class RedisFixture : IAsyncLifetime
     public void RequireAvailable() => Assert.SkipWhen(Endpoint is null, SkipReason);
 
     /// <summary>A connection for tests to look at or arrange server state directly.</summary>
-    public IDatabase Database => (connection ??= ConnectionMultiplexer.Connect(Endpoint + ",allowAdmin=true")).GetDatabase();
+    public IConnectionMultiplexer Connection => connection ??= ConnectionMultiplexer.Connect(Endpoint + ",allowAdmin=true");
+
+    public IDatabase Database => Connection.GetDatabase();
 
     public async Task FlushAsync() => await Database.ExecuteAsync("FLUSHALL");
 

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Platform.RateLimit;
+
+/// <summary>
+/// FailureMode Local: while Redis is unreachable, each replica limits on its own with
+/// System.Threading.RateLimiting, sized at limit / replicas so the fleet stays near the real limit.
+/// </summary>
+public sealed class LocalFallbackLimiter : IDisposable
+{
+    // Keyed by the policy's values, not the object: Envoy's limits build a policy per request.
+    readonly ConcurrentDictionary<(string Policy, RateLimitAlgorithm Algorithm, uint Limit, TimeSpan Window, uint Capacity), PartitionedRateLimiter<string>> limiters = new();
+    readonly ConcurrentDictionary<string, RateLimitLease> leases = new();
+    readonly IOptionsMonitor<RateLimitOptions> options;
+    readonly IDisposable? subscription;
+
+    public LocalFallbackLimiter(IOptionsMonitor<RateLimitOptions> options)
+    {
+        this.options = options;
+        // Edited policies get fresh limiters; the old ones are dropped with their state.
+        subscription = options.OnChange(_ => Clear());
+    }
+
+    public Decision Check(LimitCheck check)
+    {
+        using var lease = Limiter(check.PolicyName, check.Policy).AttemptAcquire(check.Key, (int)check.Cost);
+        var retryAfter = !lease.IsAcquired && lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.Zero;
+        var allowed = lease.IsAcquired || check.Policy.Shadow;
+        return new Decision(allowed, !lease.IsAcquired, check.Policy.Capacity, 0, TimeSpan.Zero, retryAfter, Degraded: true);
+    }
+
+    public LeaseGrant Acquire(string policyName, RateLimitPolicy policy, string key)
+    {
+        var lease = Limiter(policyName, policy).AttemptAcquire(key);
+        if (!lease.IsAcquired)
+        {
+            lease.Dispose();
+            return new LeaseGrant(false, "", policy.Limit, 0, TimeSpan.Zero, Degraded: true);
+        }
+        var id = "local-" + Guid.NewGuid().ToString("N");
+        leases[id] = lease;
+        return new LeaseGrant(true, id, policy.Limit, 0, TimeSpan.Zero, Degraded: true);
+    }
+
+    /// <summary>Releases a lease granted while degraded; false for any other id.</summary>
+    public bool Release(string leaseId)
+    {
+        if (!leases.TryRemove(leaseId, out var lease))
+        {
+            return false;
+        }
+        lease.Dispose();
+        return true;
+    }
+
+    public static bool IsLocalLease(string leaseId) => leaseId.StartsWith("local-", StringComparison.Ordinal);
+
+    PartitionedRateLimiter<string> Limiter(string policyName, RateLimitPolicy policy) =>
+        limiters.GetOrAdd((policyName, policy.Algorithm, policy.Limit, policy.Window, policy.Capacity),
+            _ => Create(policy, Math.Max(1, options.CurrentValue.Replicas)));
+
+    static PartitionedRateLimiter<string> Create(RateLimitPolicy policy, int replicas)
+    {
+        var share = (int)Math.Max(1, policy.Limit / replicas);
+        return PartitionedRateLimiter.Create<string, string>(key => policy.Algorithm switch
+        {
+            RateLimitAlgorithm.FixedWindow => RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = share, Window = policy.Window, QueueLimit = 0,
+            }),
+            RateLimitAlgorithm.SlidingWindow => RateLimitPartition.GetSlidingWindowLimiter(key, _ => new SlidingWindowRateLimiterOptions
+            {
+                PermitLimit = share, Window = policy.Window, SegmentsPerWindow = 10, QueueLimit = 0,
+            }),
+            RateLimitAlgorithm.TokenBucket => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = (int)Math.Max(1, policy.Capacity / replicas),
+                TokensPerPeriod = 1,
+                ReplenishmentPeriod = policy.Window * replicas / policy.Limit,
+                QueueLimit = 0,
+            }),
+            _ => RateLimitPartition.GetConcurrencyLimiter(key, _ => new ConcurrencyLimiterOptions { PermitLimit = share, QueueLimit = 0 }),
+        });
+    }
+
+    void Clear()
+    {
+        foreach (var key in limiters.Keys)
+        {
+            if (limiters.TryRemove(key, out var limiter))
+            {
+                limiter.Dispose();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        subscription?.Dispose();
+        Clear();
+    }
+}
