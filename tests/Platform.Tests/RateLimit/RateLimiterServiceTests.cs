@@ -14,8 +14,17 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
     [
         ("RateLimit:Policies:five:Limit", "5"),
         ("RateLimit:Policies:five:Window", "01:00:00"),
-        ("RateLimit:Policies:shared:Limit", "100"),
+        ("RateLimit:Policies:shared:Limit", "1000"),
         ("RateLimit:Policies:shared:Window", "01:00:00"),
+        ("RateLimit:Policies:bucket:Algorithm", "TokenBucket"),
+        ("RateLimit:Policies:bucket:Limit", "60"),
+        ("RateLimit:Policies:bucket:Window", "01:00:00"),
+        ("RateLimit:Policies:bucket:Burst", "2"),
+        ("RateLimit:Policies:shadow:Limit", "1"),
+        ("RateLimit:Policies:shadow:Window", "01:00:00"),
+        ("RateLimit:Policies:shadow:Shadow", "true"),
+        ("RateLimit:Policies:uploads:Algorithm", "Concurrency"),
+        ("RateLimit:Policies:uploads:Limit", "2"),
     ];
 
     RateLimiter.RateLimiterClient StartClient() =>
@@ -81,16 +90,124 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
     }
 
     [Fact]
-    public async Task Two_replicas_share_one_exact_limit()
+    public async Task Three_replicas_share_one_exact_limit_under_5000_concurrent_checks()
     {
-        var client = StartClient();
-        var clients = new[] { client, StartClient() };
+        var clients = new[] { StartClient(), StartClient(), StartClient() };
         var key = Guid.NewGuid().ToString();
 
-        var decisions = await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>
-            clients[i % 2].CheckAsync(new CheckRequest { Policy = "shared", Key = key }).ResponseAsync));
+        var decisions = await Task.WhenAll(Enumerable.Range(0, 5000).Select(i =>
+            clients[i % 3].CheckAsync(new CheckRequest { Policy = "shared", Key = key }).ResponseAsync));
 
-        Assert.Equal(100, decisions.Count(d => d.Allowed));
+        Assert.Equal(1000, decisions.Count(d => d.Allowed));
+        Assert.All(decisions.Where(d => !d.Allowed), d => Assert.True(d.OverLimit && d.RetryAfter.ToTimeSpan() > TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task Check_many_decides_burst_and_sustained_limits_together()
+    {
+        var client = StartClient();
+        var key = Guid.NewGuid().ToString();
+        var both = new CheckManyRequest
+        {
+            AllOrNothing = true,
+            Checks = { new CheckRequest { Policy = "bucket", Key = key }, new CheckRequest { Policy = "five", Key = key } },
+        };
+
+        var first = await client.CheckManyAsync(both);
+        var second = await client.CheckManyAsync(both);
+        var third = await client.CheckManyAsync(both);
+        var five = await client.CheckAsync(new CheckRequest { Policy = "five", Key = key, Cost = 0 });
+
+        Assert.True(first.Allowed);
+        Assert.True(second.Allowed);
+        Assert.False(third.Allowed); // the bucket's burst of 2 is spent...
+        Assert.False(third.Results[0].Allowed);
+        Assert.True(third.Results[1].Allowed);
+        Assert.Equal(3u, five.Remaining); // ...so the sustained limit was not charged for the third
+    }
+
+    [Fact]
+    public async Task Shadow_policy_never_denies_but_reports_over_limit()
+    {
+        var client = StartClient();
+        var key = Guid.NewGuid().ToString();
+
+        var first = await client.CheckAsync(new CheckRequest { Policy = "shadow", Key = key });
+        var second = await client.CheckAsync(new CheckRequest { Policy = "shadow", Key = key });
+
+        Assert.True(first.Allowed);
+        Assert.False(first.OverLimit);
+        Assert.True(second.Allowed);
+        Assert.True(second.OverLimit);
+    }
+
+    [Fact]
+    public async Task Leases_limit_concurrency_and_release_frees_capacity()
+    {
+        var client = StartClient();
+        var key = Guid.NewGuid().ToString();
+        var acquire = new AcquireRequest { Policy = "uploads", Key = key, LeaseTtl = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMinutes(1)) };
+
+        var first = await client.AcquireAsync(acquire);
+        var second = await client.AcquireAsync(acquire);
+        var third = await client.AcquireAsync(acquire);
+        var release = await client.ReleaseAsync(new ReleaseRequest { Policy = "uploads", Key = key, LeaseId = first.LeaseId });
+        var fourth = await client.AcquireAsync(acquire);
+
+        Assert.True(first.Allowed && second.Allowed);
+        Assert.NotEqual(first.LeaseId, second.LeaseId);
+        Assert.False(third.Allowed);
+        Assert.Empty(third.LeaseId);
+        Assert.InRange(third.RetryAfter.ToTimeSpan(), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        Assert.True(release.Released);
+        Assert.True(fourth.Allowed);
+    }
+
+    [Fact]
+    public async Task List_policies_shows_the_configuration_and_reset_forgets_a_key()
+    {
+        var client = StartClient();
+        var key = Guid.NewGuid().ToString();
+
+        var policies = (await client.ListPoliciesAsync(new ListPoliciesRequest())).Policies.ToDictionary(p => p.Name);
+        for (var i = 0; i < 5; i++)
+        {
+            await client.CheckAsync(new CheckRequest { Policy = "five", Key = key });
+        }
+        var denied = await client.CheckAsync(new CheckRequest { Policy = "five", Key = key });
+        await client.ResetAsync(new ResetRequest { Policy = "five", Key = key });
+        var afterReset = await client.CheckAsync(new CheckRequest { Policy = "five", Key = key });
+
+        Assert.Equal(Algorithm.TokenBucket, policies["bucket"].Algorithm);
+        Assert.Equal(60u, policies["bucket"].Limit);
+        Assert.Equal(2u, policies["bucket"].Burst);
+        Assert.Equal(TimeSpan.FromHours(1), policies["bucket"].Window.ToTimeSpan());
+        Assert.True(policies["shadow"].Shadow);
+        Assert.Equal(Algorithm.Concurrency, policies["uploads"].Algorithm);
+        Assert.Contains("chat", policies.Keys); // shipped defaults are there too
+        Assert.False(denied.Allowed);
+        Assert.True(afterReset.Allowed);
+        Assert.Equal(4u, afterReset.Remaining);
+    }
+
+    [Fact]
+    public async Task A_key_known_to_be_over_its_limit_is_answered_without_redis_until_its_reset()
+    {
+        var client = StartClient();
+        var key = Guid.NewGuid().ToString();
+        for (var i = 0; i < 6; i++)
+        {
+            await client.CheckAsync(new CheckRequest { Policy = "five", Key = key });
+        }
+
+        // Behind the service's back: the state is gone from Redis, yet the denial stands.
+        await redis.Database.KeyDeleteAsync(Platform.RateLimit.RedisRateLimiter.StateKey("five", key, Platform.RateLimit.RateLimitAlgorithm.FixedWindow));
+        var cached = await client.CheckAsync(new CheckRequest { Policy = "five", Key = key });
+        var peek = await client.CheckAsync(new CheckRequest { Policy = "five", Key = key, Cost = 0 });
+
+        Assert.False(cached.Allowed);
+        Assert.True(cached.RetryAfter.ToTimeSpan() > TimeSpan.Zero);
+        Assert.True(peek.Allowed); // a peek always asks Redis
     }
 
     [Fact]
@@ -101,6 +218,12 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
         var (code, details) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "no spaces!", Key = "" }).ResponseAsync);
         var (costCode, costDetails) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "five", Key = "k", Cost = 6 }).ResponseAsync);
         var (longCode, longDetails) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "five", Key = new string('k', RateLimiterService.MaxKeyBytes + 1) }).ResponseAsync);
+        var (manyCode, manyDetails) = await Rpc.FailureOf(() => client.CheckManyAsync(new CheckManyRequest()).ResponseAsync);
+        var (nestedCode, nestedDetails) = await Rpc.FailureOf(() => client.CheckManyAsync(new CheckManyRequest { Checks = { new CheckRequest { Policy = "five", Key = "k" }, new CheckRequest { Policy = "five", Key = "" } } }).ResponseAsync);
+        var (leaseCode, leaseDetails) = await Rpc.FailureOf(() => client.AcquireAsync(new AcquireRequest { Policy = "five", Key = "k" }).ResponseAsync);
+        var (checkLeaseCode, checkLeaseDetails) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "uploads", Key = "k" }).ResponseAsync);
+        var (ttlCode, ttlDetails) = await Rpc.FailureOf(() => client.AcquireAsync(new AcquireRequest { Policy = "uploads", Key = "k", LeaseTtl = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromDays(2)) }).ResponseAsync);
+        var (burstCode, burstDetails) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "bucket", Key = "k", Cost = 3 }).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, code);
         Assert.Equal(["policy", "key"], details.ViolatedFields());
@@ -108,6 +231,12 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
         Assert.Equal(["cost"], costDetails.ViolatedFields());
         Assert.Equal(StatusCode.InvalidArgument, longCode);
         Assert.Equal(["key"], longDetails.ViolatedFields());
+        Rpc.AssertInvalid(manyCode, manyDetails, "checks");
+        Rpc.AssertInvalid(nestedCode, nestedDetails, "checks[1].key");
+        Rpc.AssertInvalid(leaseCode, leaseDetails, "policy");
+        Rpc.AssertInvalid(checkLeaseCode, checkLeaseDetails, "policy");
+        Rpc.AssertInvalid(ttlCode, ttlDetails, "lease_ttl");
+        Rpc.AssertInvalid(burstCode, burstDetails, "cost");
     }
 
     [Fact]

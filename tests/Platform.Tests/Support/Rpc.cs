@@ -15,4 +15,11 @@ public static class Rpc
     /// <summary>The fields named by a BadRequest detail.</summary>
     public static IReadOnlyList<string> ViolatedFields(this Google.Rpc.Status? status) =>
         status?.GetDetail<BadRequest>()?.FieldViolations.Select(v => v.Field).ToList() ?? [];
+
+    /// <summary>Asserts INVALID_ARGUMENT naming exactly these fields, in order.</summary>
+    public static void AssertInvalid(StatusCode code, Google.Rpc.Status? details, params string[] fields)
+    {
+        Assert.Equal(StatusCode.InvalidArgument, code);
+        Assert.Equal(fields, details.ViolatedFields());
+    }
 }

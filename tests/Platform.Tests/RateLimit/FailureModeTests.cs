@@ -1,0 +1,66 @@
+using Grpc.Core;
+using Platform.RateLimit.Grpc;
+using Platform.RateLimit.V1;
+using Platform.Tests.Support;
+
+namespace Platform.Tests.RateLimit;
+
+/// <summary>Redis stops under a running RateLimit: each policy's FailureMode decides, marked degraded.</summary>
+public sealed class FailureModeTests : HostedTest
+{
+    [Fact]
+    public async Task Open_allows_closed_denies_local_limits_in_process_and_redis_coming_back_ends_degraded_mode()
+    {
+        var port = RedisFixture.FreePort();
+        var garnet = GarnetProcess.Start(port);
+        var host = Track(new ServiceHost<RateLimiterService>(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:redis"] = $"127.0.0.1:{port}",
+            ["RateLimit:Policies:open:Limit"] = "1", ["RateLimit:Policies:open:FailureMode"] = "Open",
+            ["RateLimit:Policies:closed:Limit"] = "1", ["RateLimit:Policies:closed:FailureMode"] = "Closed",
+            ["RateLimit:Policies:local:Limit"] = "2", ["RateLimit:Policies:local:Window"] = "01:00:00", ["RateLimit:Policies:local:FailureMode"] = "Local",
+            ["RateLimit:Policies:slots:Algorithm"] = "Concurrency", ["RateLimit:Policies:slots:Limit"] = "1", ["RateLimit:Policies:slots:FailureMode"] = "Local",
+        }));
+        var client = new RateLimiter.RateLimiterClient(host.Channel());
+        Task<CheckResponse> Check(string policy) => client.CheckAsync(new CheckRequest { Policy = policy, Key = "user-1" }).ResponseAsync;
+
+        var healthy = await Check("closed");
+        garnet.Dispose();
+        await WaitUntilAsync(async () => (await Check("open")).Degraded);
+
+        var open = await Task.WhenAll(Check("open"), Check("open"), Check("open"));
+        var closed = await Check("closed");
+        var local = new[] { await Check("local"), await Check("local"), await Check("local") };
+        var lease = await client.AcquireAsync(new AcquireRequest { Policy = "slots", Key = "user-1" });
+        var secondLease = await client.AcquireAsync(new AcquireRequest { Policy = "slots", Key = "user-1" });
+        var released = await client.ReleaseAsync(new ReleaseRequest { Policy = "slots", Key = "user-1", LeaseId = lease.LeaseId });
+        var (resetCode, _) = await Rpc.FailureOf(() => client.ResetAsync(new ResetRequest { Policy = "open", Key = "user-1" }).ResponseAsync);
+
+        Assert.True(healthy.Allowed && !healthy.Degraded);
+        Assert.All(open, r => Assert.True(r.Allowed && r.Degraded));
+        Assert.True(!closed.Allowed && closed.Degraded);
+        Assert.Equal([true, true, false], local.Select(r => r.Allowed));
+        Assert.All(local, r => Assert.True(r.Degraded));
+        Assert.True(lease.Allowed && lease.Degraded);
+        Assert.False(secondLease.Allowed);
+        Assert.True(released.Released);
+        Assert.Equal(StatusCode.Unavailable, resetCode); // an admin write cannot be faked
+
+        using var restarted = GarnetProcess.Start(port);
+        await WaitUntilAsync(async () => !(await Check("open")).Degraded);
+        Assert.False((await Check("closed")).Degraded);
+    }
+
+    static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+        Assert.Fail("condition not reached within 20 s");
+    }
+}
