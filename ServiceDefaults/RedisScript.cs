@@ -1,21 +1,28 @@
 using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
 using StackExchange.Redis;
 
 namespace Platform.ServiceDefaults;
 
 /// <summary>
-/// A Lua script shipped as an embedded <c>.lua</c> resource. StackExchange.Redis sends it by SHA
-/// (EVALSHA) after the first call and re-sends the text if the server forgot it (NOSCRIPT, e.g.
-/// after a Redis restart), so the script text crosses the wire only when needed.
+/// A Lua script shipped as an embedded <c>.lua</c> resource, called by its SHA-1 (EVALSHA): the text
+/// crosses the wire only when the server does not know it yet (first call, or after a restart: NOSCRIPT).
 /// </summary>
+/// <remarks>
+/// StackExchange.Redis can do the same given the text, but then it looks the text up in a dictionary on
+/// every call (hashing kilobytes per decision); holding the SHA-1 here keeps the hot path to one call.
+/// </remarks>
 public sealed class RedisScript
 {
     readonly string text;
+    readonly byte[] sha1;
 
     RedisScript(string name, string text)
     {
         Name = name;
         this.text = text;
+        sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
     }
 
     public string Name { get; }
@@ -29,6 +36,16 @@ public sealed class RedisScript
         return new RedisScript(fileName, reader.ReadToEnd());
     }
 
-    public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values) =>
-        database.ScriptEvaluateAsync(text, keys, values);
+    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
+    {
+        try
+        {
+            return await database.ScriptEvaluateAsync(sha1, keys, values);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // EVAL runs the script and makes the server remember it for the next EVALSHA.
+            return await database.ScriptEvaluateAsync(text, keys, values);
+        }
+    }
 }

@@ -18,7 +18,7 @@ public sealed class OverLimitCache(IOptions<RateLimitOptions> options, TimeProvi
     public bool TryGet(LimitCheck check, out Decision decision)
     {
         decision = default;
-        if (check.Cost == 0 || !entries.TryGetValue(Key(check), out Entry? entry) || entry is null)
+        if (check.Cost == 0 || entries.Count == 0 || !entries.TryGetValue(Key(check), out Entry? entry) || entry is null)
         {
             return false;
         }

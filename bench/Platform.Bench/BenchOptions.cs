@@ -1,0 +1,21 @@
+namespace Platform.Bench;
+
+public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concurrency, string? Engine)
+{
+    public static BenchOptions? Parse(string[] args)
+    {
+        if (args.Length == 0 || args[0] != "ratelimit")
+        {
+            return null;
+        }
+        string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        var seconds = int.Parse(Value("--seconds") ?? "10");
+        var concurrency = int.Parse(Value("--concurrency") ?? "32");
+        var engine = Value("--engine");
+        if (seconds < 1 || concurrency < 1 || engine is not (null or "redis" or "garnet"))
+        {
+            return null;
+        }
+        return new BenchOptions(args[0], TimeSpan.FromSeconds(seconds), concurrency, engine);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using Grpc.Net.Client;
+using Platform.Diagnostics.V1;
+
+namespace Platform.Bench;
+
+/// <summary>A Platform service started from its build output as its own process, like a deployment.</summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    readonly Process process;
+
+    ServiceProcess(Process process, Uri address)
+    {
+        this.process = process;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>The folder holding Platform.sln, found from this program's build output.</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+            {
+                dir = dir.Parent;
+            }
+            return dir?.FullName ?? throw new InvalidOperationException("Platform.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public static async Task<ServiceProcess> StartAsync(string name, string redisEndpoint, IReadOnlyDictionary<string, string> settings)
+    {
+        // bench/Platform.Bench/bin/<Configuration>/net10.0 → services/<name>/bin/<Configuration>/net10.0
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        var (framework, configuration) = (output.Name, output.Parent!.Name);
+        var serviceDir = Path.Combine(RepositoryRoot, "services", name, "bin", configuration, framework);
+        var address = new Uri($"http://127.0.0.1:{BenchRedis.FreePort()}");
+
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(serviceDir, name + ".dll"), "--urls", address.ToString()])
+        {
+            WorkingDirectory = serviceDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ConnectionStrings__redis"] = redisEndpoint;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
+        var service = new ServiceProcess(Process.Start(start)!, address);
+        service.process.OutputDataReceived += (_, _) => { };
+        service.process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{name}] {e.Data}"); };
+        service.process.BeginOutputReadLine();
+        service.process.BeginErrorReadLine();
+
+        using var channel = GrpcChannel.ForAddress(address);
+        var ping = new Diagnostics.V1.Diagnostics.DiagnosticsClient(channel);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await ping.PingAsync(new PingRequest(), deadline: DateTime.UtcNow.AddSeconds(1));
+                return service;
+            }
+            catch (Grpc.Core.RpcException) when (attempt < 100 && !service.process.HasExited)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+    }
+}
