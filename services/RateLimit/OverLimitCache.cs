@@ -13,7 +13,8 @@ public sealed class OverLimitCache(IOptions<RateLimitOptions> options, TimeProvi
 {
     readonly MemoryCache entries = new(new MemoryCacheOptions { SizeLimit = options.Value.OverLimitCacheSize });
 
-    sealed record Entry(DateTimeOffset PassesAt, uint Cost, Decision Decision);
+    /// <summary>The policy's values are kept so that an edited policy (hot reload) never meets a stale denial.</summary>
+    sealed record Entry(DateTimeOffset PassesAt, uint Cost, Decision Decision, (RateLimitAlgorithm, uint, TimeSpan, uint) Policy);
 
     public bool TryGet(LimitCheck check, out Decision decision)
     {
@@ -24,7 +25,7 @@ public sealed class OverLimitCache(IOptions<RateLimitOptions> options, TimeProvi
         }
         var wait = entry.PassesAt - time.GetUtcNow();
         // A cheaper request than the one denied may pass sooner: only as costly or costlier ones are answered here.
-        if (wait <= TimeSpan.Zero || check.Cost < entry.Cost)
+        if (wait <= TimeSpan.Zero || check.Cost < entry.Cost || entry.Policy != Values(check.Policy))
         {
             return false;
         }
@@ -39,23 +40,18 @@ public sealed class OverLimitCache(IOptions<RateLimitOptions> options, TimeProvi
             return;
         }
         var passesAt = time.GetUtcNow() + decision.RetryAfter;
-        entries.Set(Key(check), new Entry(passesAt, check.Cost, decision), new MemoryCacheEntryOptions
+        entries.Set(Key(check), new Entry(passesAt, check.Cost, decision, Values(check.Policy)), new MemoryCacheEntryOptions
         {
             Size = 1,
             AbsoluteExpiration = passesAt,
         });
     }
 
-    public void Forget(string policyName, string key)
-    {
-        foreach (var algorithm in Enum.GetValues<RateLimitAlgorithm>())
-        {
-            entries.Remove((policyName, key, algorithm));
-        }
-    }
+    public void Forget(string policyName, string key) => entries.Remove((policyName, key));
 
-    // The algorithm is part of the key so that a policy edited to another algorithm starts fresh.
-    static (string, string, RateLimitAlgorithm) Key(LimitCheck check) => (check.PolicyName, check.Key, check.Policy.Algorithm);
+    static (string, string) Key(LimitCheck check) => (check.PolicyName, check.Key);
+
+    static (RateLimitAlgorithm, uint, TimeSpan, uint) Values(RateLimitPolicy policy) => (policy.Algorithm, policy.Limit, policy.Window, policy.Capacity);
 
     static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 

@@ -191,6 +191,37 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
     }
 
     [Fact]
+    public async Task Editing_a_policy_in_configuration_applies_without_a_restart()
+    {
+        redis.RequireAvailable();
+        var file = Path.Combine(Directory.CreateTempSubdirectory("ratelimit-config-").FullName, "policies.json");
+        static string Policy(int limit) => "{\"RateLimit\":{\"Policies\":{\"hot\":{\"Limit\":" + limit + ",\"Window\":\"01:00:00\"}}}}";
+        File.WriteAllText(file, Policy(1));
+        var host = Track(new ServiceHost<RateLimiterService>(new Dictionary<string, string?> { ["ConnectionStrings:redis"] = redis.Endpoint }, file));
+        var client = new RateLimiter.RateLimiterClient(host.Channel());
+        var key = Guid.NewGuid().ToString();
+
+        var first = await client.CheckAsync(new CheckRequest { Policy = "hot", Key = key });
+        var second = await client.CheckAsync(new CheckRequest { Policy = "hot", Key = key });
+        File.WriteAllText(file, Policy(3));
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var listed = (await client.ListPoliciesAsync(new ListPoliciesRequest())).Policies.Single(p => p.Name == "hot");
+            if (listed.Limit == 3)
+            {
+                break;
+            }
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+        var afterEdit = await client.CheckAsync(new CheckRequest { Policy = "hot", Key = key });
+
+        Assert.True(first.Allowed);
+        Assert.False(second.Allowed);
+        Assert.True(afterEdit.Allowed);
+        Assert.Equal(3u, afterEdit.Limit);
+    }
+
+    [Fact]
     public async Task A_key_known_to_be_over_its_limit_is_answered_without_redis_until_its_reset()
     {
         var client = StartClient();

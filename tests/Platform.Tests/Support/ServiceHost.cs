@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Platform.Tests.Support;
@@ -15,9 +16,12 @@ namespace Platform.Tests.Support;
 public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint> where TEntryPoint : class
 {
     readonly Dictionary<string, string?> settings;
+    readonly string? reloadableJsonFile;
 
-    public ServiceHost(IDictionary<string, string?> settings)
+    /// <param name="reloadableJsonFile">An extra appsettings-style file, watched for edits like appsettings.json.</param>
+    public ServiceHost(IDictionary<string, string?> settings, string? reloadableJsonFile = null)
     {
+        this.reloadableJsonFile = reloadableJsonFile;
         this.settings = new Dictionary<string, string?>(settings)
         {
             // Shorter than the default so tests of a Redis outage do not wait long on each call.
@@ -36,6 +40,10 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (reloadableJsonFile is not null)
+        {
+            builder.ConfigureAppConfiguration(config => config.AddJsonFile(reloadableJsonFile, optional: false, reloadOnChange: true));
         }
     }
 
