@@ -117,9 +117,13 @@ public static class RedisEngineExtensions
         return new(engine, reason, connection, (IResourceBuilder<IResource>)server);
     }
 
+    /// <summary>Where a local engine keeps its AOF: Redis:DataDirectory, by default AppHost/.data.</summary>
     static string DataDirectory(IDistributedApplicationBuilder builder, string name)
     {
-        var dir = Path.Combine(builder.AppHostDirectory, ".data", name);
+        var root = builder.Configuration["Redis:DataDirectory"] is { Length: > 0 } configured
+            ? Path.GetFullPath(configured, builder.AppHostDirectory)
+            : Path.Combine(builder.AppHostDirectory, ".data");
+        var dir = Path.Combine(root, name);
         Directory.CreateDirectory(dir);
         return dir;
     }

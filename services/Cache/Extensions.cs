@@ -7,5 +7,12 @@ public static class Extensions
         builder.AddPlatformRedis();
         builder.Services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName);
         builder.Services.AddSingleton<CacheStore>();
+        builder.Services.AddSingleton<LocalCache>();
+        builder.Services.AddSingleton<LeaseWaiters>();
+        builder.Services.AddSingleton<CacheBackplane>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<CacheBackplane>());
+        builder.Services.AddSingleton<CacheStats>();
+        builder.Services.AddHostedService<CacheStatsFlusher>();
+        builder.Services.AddSingleton<SharedCache>();
     }
 }

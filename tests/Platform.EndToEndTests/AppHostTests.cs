@@ -24,12 +24,26 @@ public sealed class AppHostTests
 
     static async Task RunChatScenarioAsync(string? engineArgument)
     {
+        // A fresh data directory: persisted state from other runs (or from `dotnet run`) must not leak in.
+        var dataDirectory = Directory.CreateTempSubdirectory("platform-e2e-").FullName;
+        try
+        {
+            await RunChatScenarioAsync(engineArgument, dataDirectory);
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    static async Task RunChatScenarioAsync(string? engineArgument, string dataDirectory)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromMinutes(4));
         var ct = timeout.Token;
 
-        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            engineArgument is null ? [] : [engineArgument], ct);
+        string[] args = engineArgument is null ? [$"Redis:DataDirectory={dataDirectory}"] : [$"Redis:DataDirectory={dataDirectory}", engineArgument];
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(args, ct);
         appHost.CreateResourceBuilder<ProjectResource>("ratelimit")
             .WithEnvironment("RateLimit__Policies__chat__Limit", ChatLimit.ToString())
             .WithEnvironment("RateLimit__Policies__chat__Window", "01:00:00");

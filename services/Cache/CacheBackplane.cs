@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using StackExchange.Redis;
+
+namespace Platform.Cache;
+
+/// <summary>
+/// Tells every replica when an entry or a namespace changed (Redis pub/sub): replicas drop their L1
+/// copies and wake Lookups waiting for that key. Messages are "k\n{namespace}\n{key}" and "n\n{namespace}".
+/// </summary>
+public sealed partial class CacheBackplane(IConnectionMultiplexer redis, LocalCache local, LeaseWaiters waiters, ILogger<CacheBackplane> logger)
+    : BackgroundService
+{
+    static readonly RedisChannel Channel = RedisChannel.Literal("platform.cache.backplane");
+
+    public async Task PublishKeyChangedAsync(string ns, string key)
+    {
+        local.Invalidate(ns, key);
+        waiters.Signal(ns, key);
+        await PublishAsync($"k\n{ns}\n{key}");
+    }
+
+    public async Task PublishNamespaceChangedAsync(string ns)
+    {
+        local.InvalidateNamespace(ns);
+        await PublishAsync($"n\n{ns}");
+    }
+
+    async Task PublishAsync(string message)
+    {
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(Channel, message);
+        }
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        {
+            // The change itself is stored; other replicas' copies age out within Cache:L1Ttl.
+            LogPublishFailed(e.Message);
+        }
+    }
+
+    void OnMessage(RedisChannel _, RedisValue message)
+    {
+        var parts = ((string)message!).Split('\n', 3);
+        switch (parts)
+        {
+            case ["k", var ns, var key]:
+                local.Invalidate(ns, key);
+                waiters.Signal(ns, key);
+                break;
+            case ["n", var ns]:
+                local.InvalidateNamespace(ns);
+                break;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Messages sent while this replica was cut off are lost: forget every copy when the link returns.
+        redis.ConnectionRestored += (_, _) => local.InvalidateAll();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await redis.GetSubscriber().SubscribeAsync(Channel, OnMessage);
+                return;
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                LogSubscribeFailed(e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cache backplane publish failed; other replicas' copies expire within Cache:L1Ttl ({Reason})")]
+    partial void LogPublishFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cache backplane subscription failed; retrying ({Reason})")]
+    partial void LogSubscribeFailed(string reason);
+}
+
+/// <summary>Lookups on this replica waiting for another caller's Fill, woken by the backplane.</summary>
+public sealed class LeaseWaiters
+{
+    readonly ConcurrentDictionary<(string, string), TaskCompletionSource> waiting = new();
+
+    /// <summary>A task completed by the next change of the key. Take it before asking Redis, so no signal is missed.</summary>
+    public Task NextChange(string ns, string key) =>
+        waiting.GetOrAdd((ns, key), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public void Signal(string ns, string key)
+    {
+        if (waiting.TryRemove((ns, key), out var signal))
+        {
+            signal.TrySetResult();
+        }
+    }
+}

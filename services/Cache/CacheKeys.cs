@@ -1,0 +1,18 @@
+using StackExchange.Redis;
+
+namespace Platform.Cache;
+
+/// <summary>
+/// Redis key layout. A namespace cannot contain ':' or braces (validated), so pairs never collide.
+/// An entry and its lease share the hash tag {namespace:key}, so single-flight scripts touch one slot
+/// while entries spread over the cluster; a namespace's own keys (index, tags, stats) share {namespace}.
+/// </summary>
+public static class CacheKeys
+{
+    public static RedisKey Entry(string ns, string key) => $"cache:{{{ns}:{key}}}:v";
+    public static RedisKey Lease(string ns, string key) => $"cache:{{{ns}:{key}}}:lease";
+    public static RedisKey Index(string ns) => $"cache:{{{ns}}}:index";
+    public static RedisKey Sizes(string ns) => $"cache:{{{ns}}}:sizes";
+    public static RedisKey Tags(string ns) => $"cache:{{{ns}}}:tags";
+    public static RedisKey Stats(string ns) => $"cache:{{{ns}}}:stats";
+}

@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Platform.ServiceDefaults;
+using StackExchange.Redis;
+
+namespace Platform.Cache;
+
+/// <summary>
+/// Per-namespace counters. Each replica counts in memory (platform.cache.* metrics at once) and folds
+/// its counts into Redis every second, so GetStats answers for all replicas together.
+/// </summary>
+public sealed class CacheStats
+{
+    public const string MeterName = PlatformTelemetry.MeterPrefix + "cache";
+
+    sealed class Counts
+    {
+        public long Hits, Misses, Fills, LeaseWaits, L1Hits;
+    }
+
+    readonly ConcurrentDictionary<string, Counts> pending = new();
+    readonly ConcurrentDictionary<string, NamespaceStats> lastKnown = new();
+    readonly Counter<long> hits, misses, fills, leaseWaits, evictions;
+
+    public CacheStats(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        hits = meter.CreateCounter<long>("platform.cache.hits", "{read}", "Reads that found a value (level=l1 from this replica's copy, l2 from Redis, stale while Redis was down).");
+        misses = meter.CreateCounter<long>("platform.cache.misses", "{read}", "Reads that found no value.");
+        fills = meter.CreateCounter<long>("platform.cache.fills", "{fill}", "Values stored by single-flight Fill.");
+        leaseWaits = meter.CreateCounter<long>("platform.cache.lease_waits", "{lookup}", "Lookups that waited for another caller's Fill.");
+        evictions = meter.CreateCounter<long>("platform.cache.evictions", "{entry}", "Entries found expired when the namespace index was swept.");
+        meter.CreateObservableGauge("platform.cache.keys", () => lastKnown.Select(s => new Measurement<long>(s.Value.Keys, Tag(s.Key))), "{entry}", "Live entries per namespace (as of the last stats sweep).");
+        meter.CreateObservableGauge("platform.cache.bytes", () => lastKnown.Select(s => new Measurement<long>(s.Value.Bytes, Tag(s.Key))), "By", "Bytes of live values per namespace (as of the last stats sweep).");
+    }
+
+    static KeyValuePair<string, object?> Tag(string ns) => new("namespace", ns);
+
+    Counts For(string ns) => pending.GetOrAdd(ns, _ => new Counts());
+
+    public void Hit(string ns, string level)
+    {
+        Interlocked.Increment(ref For(ns).Hits);
+        if (level == "l1")
+        {
+            Interlocked.Increment(ref For(ns).L1Hits);
+        }
+        hits.Add(1, Tag(ns), new KeyValuePair<string, object?>("level", level));
+    }
+
+    public void Miss(string ns)
+    {
+        Interlocked.Increment(ref For(ns).Misses);
+        misses.Add(1, Tag(ns));
+    }
+
+    public void Fill(string ns)
+    {
+        Interlocked.Increment(ref For(ns).Fills);
+        fills.Add(1, Tag(ns));
+    }
+
+    public void LeaseWait(string ns)
+    {
+        Interlocked.Increment(ref For(ns).LeaseWaits);
+        leaseWaits.Add(1, Tag(ns));
+    }
+
+    /// <summary>Folds this replica's counts for <paramref name="ns"/> into Redis and returns the totals.</summary>
+    public async Task<NamespaceStats> FlushAsync(CacheStore store, string ns)
+    {
+        var counts = pending.TryRemove(ns, out var taken) ? taken : new Counts();
+        try
+        {
+            var before = lastKnown.GetValueOrDefault(ns);
+            var totals = await store.StatsAsync(ns, counts.Hits, counts.Misses, counts.Fills, counts.LeaseWaits, counts.L1Hits);
+            lastKnown[ns] = totals;
+            if (before is not null && totals.Evictions > before.Evictions)
+            {
+                evictions.Add(totals.Evictions - before.Evictions, Tag(ns));
+            }
+            return totals;
+        }
+        catch
+        {
+            var back = For(ns); // not lost: counted again at the next flush
+            Interlocked.Add(ref back.Hits, counts.Hits);
+            Interlocked.Add(ref back.Misses, counts.Misses);
+            Interlocked.Add(ref back.Fills, counts.Fills);
+            Interlocked.Add(ref back.LeaseWaits, counts.LeaseWaits);
+            Interlocked.Add(ref back.L1Hits, counts.L1Hits);
+            throw;
+        }
+    }
+
+    /// <summary>Namespaces with counts not yet folded into Redis.</summary>
+    public IEnumerable<string> ActiveNamespaces => pending.Keys;
+}
+
+/// <summary>Every second, folds each namespace's counts into Redis (and refreshes the keys/bytes gauges).</summary>
+public sealed partial class CacheStatsFlusher(CacheStats stats, CacheStore store, TimeProvider time, ILogger<CacheStatsFlusher> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            foreach (var ns in stats.ActiveNamespaces.ToList())
+            {
+                try
+                {
+                    await stats.FlushAsync(store, ns);
+                }
+                catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+                {
+                    LogFlushFailed(e.Message);
+                    break;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Cache stats not flushed; kept for the next try ({Reason})")]
+    partial void LogFlushFailed(string reason);
+}
