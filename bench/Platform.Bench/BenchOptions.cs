@@ -1,21 +1,24 @@
 namespace Platform.Bench;
 
-public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concurrency, string? Engine)
+/// <param name="Duration">Length of one round of one scenario.</param>
+/// <param name="Rounds">Interleaved rounds; each scenario reports its median round.</param>
+public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concurrency, string? Engine, int Rounds)
 {
     public static BenchOptions? Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] != "ratelimit")
+        if (args.Length == 0 || args[0] is not ("ratelimit" or "cache"))
         {
             return null;
         }
         string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-        var seconds = int.Parse(Value("--seconds") ?? "10");
+        var seconds = int.Parse(Value("--seconds") ?? "5");
+        var rounds = int.Parse(Value("--rounds") ?? "3");
         var concurrency = int.Parse(Value("--concurrency") ?? "32");
         var engine = Value("--engine");
-        if (seconds < 1 || concurrency < 1 || engine is not (null or "redis" or "garnet"))
+        if (seconds < 1 || concurrency < 1 || rounds < 1 || engine is not (null or "redis" or "garnet"))
         {
             return null;
         }
-        return new BenchOptions(args[0], TimeSpan.FromSeconds(seconds), concurrency, engine);
+        return new BenchOptions(args[0], TimeSpan.FromSeconds(seconds), concurrency, engine, rounds);
     }
 }

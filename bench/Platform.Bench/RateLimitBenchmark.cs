@@ -41,12 +41,12 @@ public static class RateLimitBenchmark
             [$"rl:{{raw-{i % Keys}}}:bench:tb"], ["", 0, 3, 1_000_000_000, 3_600_000_000L, 1_000_000_000, 1, 0]);
 
         await ClosedLoop.RunAsync("warm-up", options.Concurrency, TimeSpan.FromSeconds(3), 1, Check);
-        return
+        return await ClosedLoop.RunInterleavedAsync(
         [
-            await ClosedLoop.RunAsync("Diagnostics.Ping (no-op gRPC baseline)", options.Concurrency, options.Duration, 1, Ping),
-            await ClosedLoop.RunAsync("Redis EVALSHA decide.lua (no service)", options.Concurrency, options.Duration, 1, Raw),
-            await ClosedLoop.RunAsync("RateLimiter.Check", options.Concurrency, options.Duration, 1, Check),
-            await ClosedLoop.RunAsync("RateLimiter.CheckMany (10 checks)", options.Concurrency, options.Duration, 10, CheckMany),
-        ];
+            new("Diagnostics.Ping (no-op gRPC baseline)", options.Concurrency, 1, Ping),
+            new("Redis EVALSHA decide.lua (no service)", options.Concurrency, 1, Raw),
+            new("RateLimiter.Check", options.Concurrency, 1, Check),
+            new("RateLimiter.CheckMany (10 checks)", options.Concurrency, 10, CheckMany),
+        ], options.Rounds, options.Duration);
     }
 }

@@ -16,6 +16,9 @@ public sealed class CacheOptions
     /// <summary>Bytes of values each replica keeps in process (L1); 0 turns L1 off.</summary>
     public long L1MaxBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>Most entries each replica keeps in process, however small.</summary>
+    public int L1MaxEntries { get; set; } = 100_000;
+
     /// <summary>How long an entry is served from L1 before Redis is asked again (a safety net behind the backplane).</summary>
     public TimeSpan L1Ttl { get; set; } = TimeSpan.FromSeconds(10);
 

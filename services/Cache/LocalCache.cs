@@ -9,7 +9,7 @@ namespace Platform.Cache;
 public sealed record LocalEntry(byte[] Value, string[] Tags, DateTimeOffset FreshUntil, DateTimeOffset ExpiresAt);
 
 /// <summary>
-/// This replica's copy of recently read or written entries (L1), bounded by bytes. The backplane drops
+/// This replica's copy of recently read entries (L1), bounded by bytes and by count. The backplane drops
 /// copies when any replica changes them. The same copies back fail-safe reads: while Redis is
 /// unreachable, a copy not older than Cache:MaxStaleness, and not past its own TTL, is served as stale.
 /// </summary>
@@ -59,7 +59,8 @@ public sealed class LocalCache : IDisposable
         var entry = new LocalEntry(stored.Value, stored.Tags, Min(expiresAt, now + settings.L1Ttl), staleUntil);
         var cacheOptions = new MemoryCacheEntryOptions
         {
-            Size = stored.Value.Length + 128,
+            // Every entry counts at least L1MaxBytes / L1MaxEntries, so the byte bound also bounds the count.
+            Size = Math.Max(stored.Value.Length + 128, settings.L1MaxBytes / Math.Max(1, settings.L1MaxEntries)),
             AbsoluteExpiration = Max(entry.FreshUntil, staleUntil),
         };
         cacheOptions.AddExpirationToken(new CancellationChangeToken(NamespaceToken(ns).Token));
