@@ -150,9 +150,9 @@ public abstract class CacheServiceTests(RedisFixture redis) : HostedTest
         Assert.Equal("v1", await ValueOf(second, ns, "k")); // served from the second replica's copy
 
         await first.SetAsync(Entry(ns, "k", "v2", "t"));
-        var seenSet = await EventuallyAsync(async () => await ValueOf(second, ns, "k") == "v2");
+        var seenSet = await Eventually.TrueAsync(async () => await ValueOf(second, ns, "k") == "v2");
         await first.InvalidateTagsAsync(new InvalidateTagsRequest { Namespace = ns, Tags = { "t" } });
-        var seenInvalidation = await EventuallyAsync(async () => await ValueOf(second, ns, "k") is null);
+        var seenInvalidation = await Eventually.TrueAsync(async () => await ValueOf(second, ns, "k") is null);
 
         Assert.True(seenSet, "the second replica kept serving v1");
         Assert.True(seenInvalidation, "the second replica kept serving an invalidated entry");
@@ -181,18 +181,5 @@ public abstract class CacheServiceTests(RedisFixture redis) : HostedTest
         Rpc.AssertInvalid(tagCode, tagDetails, "tags[1]", "tags[2]");
         Rpc.AssertInvalid(manyCode, manyDetails, "keys");
         Rpc.AssertInvalid(waitCode, waitDetails, "lease_ttl", "max_wait");
-    }
-
-    static async Task<bool> EventuallyAsync(Func<Task<bool>> condition)
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
-        return false;
     }
 }

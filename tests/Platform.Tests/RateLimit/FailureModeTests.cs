@@ -26,7 +26,7 @@ public sealed class FailureModeTests : HostedTest
 
         var healthy = await Check("closed");
         garnet.Dispose();
-        await WaitUntilAsync(async () => (await Check("open")).Degraded);
+        Assert.True(await Eventually.TrueAsync(async () => (await Check("open")).Degraded), "never degraded after Redis stopped");
 
         var open = await Task.WhenAll(Check("open"), Check("open"), Check("open"));
         var closed = await Check("closed");
@@ -47,20 +47,7 @@ public sealed class FailureModeTests : HostedTest
         Assert.Equal(StatusCode.Unavailable, resetCode); // an admin write cannot be faked
 
         using var restarted = GarnetProcess.Start(port);
-        await WaitUntilAsync(async () => !(await Check("open")).Degraded);
+        Assert.True(await Eventually.TrueAsync(async () => !(await Check("open")).Degraded), "still degraded after Redis returned");
         Assert.False((await Check("closed")).Degraded);
-    }
-
-    static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-            await Task.Delay(200, TestContext.Current.CancellationToken);
-        }
-        Assert.Fail("condition not reached within 20 s");
     }
 }

@@ -204,19 +204,13 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
         var first = await client.CheckAsync(new CheckRequest { Policy = "hot", Key = key });
         var second = await client.CheckAsync(new CheckRequest { Policy = "hot", Key = key });
         File.WriteAllText(file, Policy(3));
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var listed = (await client.ListPoliciesAsync(new ListPoliciesRequest())).Policies.Single(p => p.Name == "hot");
-            if (listed.Limit == 3)
-            {
-                break;
-            }
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
+        var reloaded = await Eventually.TrueAsync(async () =>
+            (await client.ListPoliciesAsync(new ListPoliciesRequest())).Policies.Single(p => p.Name == "hot").Limit == 3);
         var afterEdit = await client.CheckAsync(new CheckRequest { Policy = "hot", Key = key });
 
         Assert.True(first.Allowed);
         Assert.False(second.Allowed);
+        Assert.True(reloaded, "the edited policy never showed in ListPolicies");
         Assert.True(afterEdit.Allowed);
         Assert.Equal(3u, afterEdit.Limit);
     }
