@@ -60,8 +60,10 @@ public static class Extensions
             options.SyncTimeout = options.AsyncTimeout = builder.Configuration.GetValue("Redis:TimeoutMs", 2000);
             options.ConnectTimeout = builder.Configuration.GetValue("Redis:ConnectTimeoutMs", 2000);
         });
-        // Connect while starting, not inside the first requests: the client connects synchronously, and
-        // a burst of first requests would each block a thread pool thread waiting for it.
+        // Serve only once the first connection attempt is over. Aspire's auto activation creates the client
+        // at start-up but does not hold start-up for it; a replica answering before it is connected would
+        // take every decision in degraded mode (RateLimit would fail open), and a burst of first requests
+        // would each block a thread waiting for the connection.
         builder.Services.AddHostedService<RedisWarmUp>();
         return builder;
     }

@@ -5,24 +5,27 @@ namespace Platform.Cache;
 
 /// <summary>
 /// Tells every replica when an entry or a namespace changed (Redis pub/sub): replicas drop their L1
-/// copies and wake Lookups waiting for that key. Messages are "k\n{namespace}\n{key}" and "n\n{namespace}".
+/// copies and wake Lookups waiting for that key. Messages are "k\n{sender}\n{namespace}\n{key}" and
+/// "n\n{sender}\n{namespace}"; a replica acts on its own changes directly and ignores its own messages,
+/// which would otherwise arrive late and drop copies it has just made.
 /// </summary>
 public sealed partial class CacheBackplane(IConnectionMultiplexer redis, LocalCache local, LeaseWaiters waiters, ILogger<CacheBackplane> logger)
     : BackgroundService
 {
     static readonly RedisChannel Channel = RedisChannel.Literal("platform.cache.backplane");
+    readonly string sender = Guid.NewGuid().ToString("N");
 
     public async Task PublishKeyChangedAsync(string ns, string key)
     {
         local.Invalidate(ns, key);
         waiters.Signal(ns, key);
-        await PublishAsync($"k\n{ns}\n{key}");
+        await PublishAsync($"k\n{sender}\n{ns}\n{key}");
     }
 
     public async Task PublishNamespaceChangedAsync(string ns)
     {
         local.InvalidateNamespace(ns);
-        await PublishAsync($"n\n{ns}");
+        await PublishAsync($"n\n{sender}\n{ns}");
     }
 
     async Task PublishAsync(string message)
@@ -40,14 +43,16 @@ public sealed partial class CacheBackplane(IConnectionMultiplexer redis, LocalCa
 
     void OnMessage(RedisChannel _, RedisValue message)
     {
-        var parts = ((string)message!).Split('\n', 3);
+        var parts = ((string)message!).Split('\n', 4);
         switch (parts)
         {
-            case ["k", var ns, var key]:
+            case [_, var from, ..] when from == sender:
+                break;
+            case ["k", _, var ns, var key]:
                 local.Invalidate(ns, key);
                 waiters.Signal(ns, key);
                 break;
-            case ["n", var ns]:
+            case ["n", _, var ns]:
                 local.InvalidateNamespace(ns);
                 break;
         }

@@ -18,6 +18,7 @@ public static class Extensions
         builder.Services.AddSingleton<LocalFallbackLimiter>();
         builder.Services.AddSingleton<RateLimitMetrics>();
         builder.Services.AddSingleton<RateLimitDecider>();
-        builder.Services.AddSingleton<EnvoyConfigStore>();
+        // Created at start-up, so an invalid Envoy configuration stops the service before it serves.
+        builder.Services.AddActivatedSingleton<EnvoyConfigStore>();
     }
 }
