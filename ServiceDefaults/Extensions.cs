@@ -21,7 +21,7 @@ public static class Extensions
     const string AlivenessEndpointPath = "/alive";
     const string LiveTag = "live";
 
-    /// <summary>Telemetry, health checks, service discovery and HttpClient resilience.</summary>
+    /// <summary>Telemetry, health checks, service discovery, HttpClient and gRPC client resilience, gRPC hosting.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
