@@ -17,6 +17,12 @@ public sealed class ChatGatewayOptions
     /// <summary>How long a reply stays cached.</summary>
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long a request that is asking the model holds the cache lease for its question.</summary>
+    public TimeSpan CacheLeaseTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an identical request waits for that answer before asking the model itself.</summary>
+    public TimeSpan CacheMaxWait { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Largest request body accepted by the HTTP API (413 above it).</summary>
     public long MaxRequestBytes { get; set; } = 1024 * 1024;
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -85,14 +86,25 @@ public sealed partial class ChatPipeline(
 
         var model = string.IsNullOrEmpty(turn.Model) ? settings.DefaultModel : turn.Model;
         var cacheKey = ResponseCacheKey(model, turn);
-        var (cached, cacheWorks) = await ReadCacheAsync(settings.CacheNamespace, cacheKey, cancellationToken);
+        // Single flight: of many identical questions in flight at once, one asks the model; the others
+        // wait in Cache for its answer.
+        var (cached, leaseToken, cacheWorks) = await LookupCacheAsync(settings, cacheKey, cancellationToken);
         if (cached is not null)
         {
             return new ChatOutcome(limit, cached, CacheStatus.Hit);
         }
 
-        var completion = await AskModelAsync(model, turn, cancellationToken);
-        var stored = cacheWorks && await WriteCacheAsync(settings, cacheKey, completion, cancellationToken);
+        ChatCompletion completion;
+        try
+        {
+            completion = await AskModelAsync(model, turn, cancellationToken);
+        }
+        catch when (leaseToken is not null)
+        {
+            await AbandonAsync(settings, cacheKey, leaseToken); // let a waiting caller try at once
+            throw;
+        }
+        var stored = cacheWorks && await WriteCacheAsync(settings, cacheKey, leaseToken, completion, cancellationToken);
         return new ChatOutcome(limit, completion, stored ? CacheStatus.Miss : CacheStatus.Bypass);
     }
 
@@ -113,37 +125,71 @@ public sealed partial class ChatPipeline(
         }
     }
 
-    async Task<(ChatCompletion? Hit, bool CacheWorks)> ReadCacheAsync(string ns, string key, CancellationToken cancellationToken)
+    /// <returns>The cached answer; or a lease token when this request should ask the model and fill;
+    /// or neither (waited too long for another caller) — then ask the model and store the answer.</returns>
+    async Task<(ChatCompletion? Hit, string? LeaseToken, bool CacheWorks)> LookupCacheAsync(ChatGatewayOptions settings, string key, CancellationToken cancellationToken)
     {
         try
         {
-            var entry = await cache.GetAsync(new GetRequest { Namespace = ns, Key = key }, deadline: Deadline(), cancellationToken: cancellationToken);
-            return (entry.Found ? JsonSerializer.Deserialize<ChatCompletion>(entry.Value.Span) : null, true);
+            var result = await cache.LookupAsync(new LookupRequest
+            {
+                Namespace = settings.CacheNamespace,
+                Key = key,
+                LeaseTtl = Duration.FromTimeSpan(settings.CacheLeaseTtl),
+                MaxWait = Duration.FromTimeSpan(settings.CacheMaxWait),
+            }, deadline: Deadline() + settings.CacheMaxWait, cancellationToken: cancellationToken);
+            return result.ResultCase switch
+            {
+                LookupResponse.ResultOneofCase.Hit => (JsonSerializer.Deserialize<ChatCompletion>(result.Hit.Value.Span), null, true),
+                LookupResponse.ResultOneofCase.Lease => (null, result.Lease.Token, true),
+                _ => (null, null, true),
+            };
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             LogCacheUnavailable(e.StatusCode, e.Status.Detail);
-            return (null, false);
+            return (null, null, false);
         }
     }
 
-    async Task<bool> WriteCacheAsync(ChatGatewayOptions settings, string key, ChatCompletion completion, CancellationToken cancellationToken)
+    async Task<bool> WriteCacheAsync(ChatGatewayOptions settings, string key, string? leaseToken, ChatCompletion completion, CancellationToken cancellationToken)
     {
+        var value = Google.Protobuf.ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(completion));
+        var ttl = Duration.FromTimeSpan(settings.CacheTtl);
         try
         {
-            await cache.SetAsync(new SetRequest
+            if (leaseToken is null)
             {
-                Namespace = settings.CacheNamespace,
-                Key = key,
-                Value = Google.Protobuf.ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(completion)),
-                Ttl = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(settings.CacheTtl),
-            }, deadline: Deadline(), cancellationToken: cancellationToken);
+                await cache.SetAsync(new SetRequest { Namespace = settings.CacheNamespace, Key = key, Value = value, Ttl = ttl },
+                    deadline: Deadline(), cancellationToken: cancellationToken);
+            }
+            else
+            {
+                await cache.FillAsync(new FillRequest { Namespace = settings.CacheNamespace, Key = key, Token = leaseToken, Value = value, Ttl = ttl },
+                    deadline: Deadline(), cancellationToken: cancellationToken);
+            }
             return true;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+        {
+            return true; // our lease ran out and another request filled the same answer: it is cached
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             LogCacheUnavailable(e.StatusCode, e.Status.Detail);
             return false;
+        }
+    }
+
+    async Task AbandonAsync(ChatGatewayOptions settings, string key, string leaseToken)
+    {
+        try
+        {
+            await cache.AbandonAsync(new AbandonRequest { Namespace = settings.CacheNamespace, Key = key, Token = leaseToken }, deadline: Deadline());
+        }
+        catch (RpcException e)
+        {
+            LogCacheUnavailable(e.StatusCode, e.Status.Detail); // the lease expires on its own
         }
     }
 

@@ -20,14 +20,14 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
 {
     const int ChatLimit = 3;
 
-    async Task<(HttpClient Http, Platform.Chat.V1.Chat.ChatClient Grpc)> StartChatApiAsync()
+    async Task<(HttpClient Http, Platform.Chat.V1.Chat.ChatClient Grpc)> StartChatApiAsync(int chatLimit = ChatLimit, string modelLatency = "00:00:00")
     {
         redis.RequireAvailable();
         // Every test calls from 127.0.0.1, so each starts with fresh limits and an empty cache.
         await redis.FlushAsync();
-        var ratelimit = Start<RateLimiterService>(redis, ("RateLimit:Policies:chat:Limit", ChatLimit.ToString()), ("RateLimit:Policies:chat:Window", "01:00:00"));
+        var ratelimit = Start<RateLimiterService>(redis, ("RateLimit:Policies:chat:Limit", chatLimit.ToString()), ("RateLimit:Policies:chat:Window", "01:00:00"));
         var cache = Start<CacheService>(redis);
-        var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString()));
+        var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString(), modelLatency));
         return (Track(new HttpClient { BaseAddress = chat.HttpAddress }), new Platform.Chat.V1.Chat.ChatClient(chat.GrpcChannel()));
     }
 
@@ -58,6 +58,22 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
         Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32() + usage.GetProperty("completion_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32());
         Assert.Equal(body.GetProperty("id").GetString(), (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
         Assert.Equal((ChatLimit - 1).ToString(), first.Headers.GetValues("X-RateLimit-Remaining").Single());
+    }
+
+    [Fact]
+    public async Task A_hundred_identical_questions_at_once_cost_one_model_call()
+    {
+        // The model takes a moment, so all hundred arrive while the first one is being answered.
+        var (http, _) = await StartChatApiAsync(chatLimit: 1000, modelLatency: "00:00:00.300");
+        var question = "Everyone asks this " + Guid.NewGuid();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => http.PostAsync("/v1/chat/completions", Question(question))));
+        var ids = await Task.WhenAll(responses.Select(async r => (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Single(ids.Distinct()); // every model call mints a new id: one id, one call
+        Assert.Equal(1, responses.Count(r => r.Headers.GetValues("X-Cache").Single() == "MISS"));
+        Assert.Equal(99, responses.Count(r => r.Headers.GetValues("X-Cache").Single() == "HIT"));
     }
 
     [Fact]
