@@ -20,6 +20,15 @@ public sealed record ChatCompletion(string Id, string Model, string Content, str
 
 public enum CacheStatus { Hit, Miss, Bypass }
 
+/// <summary>What a request allows of the response cache (HTTP Cache-Control: no-cache, no-store, max-age).</summary>
+/// <param name="Read">False for no-cache: always ask the model.</param>
+/// <param name="Write">False for no-store (or max-age=0): do not keep the answer.</param>
+/// <param name="Ttl">How long to keep the answer; null means Chat:CacheTtl.</param>
+public sealed record CachePolicy(bool Read, bool Write, TimeSpan? Ttl)
+{
+    public static readonly CachePolicy Default = new(true, true, null);
+}
+
 /// <summary>The rate-limit decision for a request; Degraded when RateLimit could not be asked.</summary>
 public sealed record RateLimitState(string Policy, bool Allowed, uint Limit, uint Remaining, TimeSpan ResetAfter, TimeSpan RetryAfter, bool Degraded);
 
@@ -75,7 +84,10 @@ public sealed partial class ChatPipeline(
         return problems;
     }
 
-    public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CancellationToken cancellationToken)
+    public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CancellationToken cancellationToken) =>
+        await CompleteAsync(turn, clientKey, CachePolicy.Default, cancellationToken);
+
+    public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CachePolicy cachePolicy, CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue;
         var limit = await CheckRateLimitAsync(settings.RequestsPolicy, clientKey, cancellationToken);
@@ -86,9 +98,14 @@ public sealed partial class ChatPipeline(
 
         var model = string.IsNullOrEmpty(turn.Model) ? settings.DefaultModel : turn.Model;
         var cacheKey = ResponseCacheKey(model, turn);
-        // Single flight: of many identical questions in flight at once, one asks the model; the others
-        // wait in Cache for its answer.
-        var (cached, leaseToken, cacheWorks) = await LookupCacheAsync(settings, cacheKey, cancellationToken);
+        var (cached, leaseToken, cacheWorks) = cachePolicy switch
+        {
+            // Single flight: of many identical questions in flight at once, one asks the model; the
+            // others wait in Cache for its answer.
+            { Read: true, Write: true } => await LookupCacheAsync(settings, cacheKey, cancellationToken),
+            { Read: true } => await ReadCacheAsync(settings, cacheKey, cancellationToken),
+            _ => (null, null, true),
+        };
         if (cached is not null)
         {
             return new ChatOutcome(limit, cached, CacheStatus.Hit);
@@ -104,8 +121,11 @@ public sealed partial class ChatPipeline(
             await AbandonAsync(settings, cacheKey, leaseToken); // let a waiting caller try at once
             throw;
         }
-        var stored = cacheWorks && await WriteCacheAsync(settings, cacheKey, leaseToken, completion, cancellationToken);
-        return new ChatOutcome(limit, completion, stored ? CacheStatus.Miss : CacheStatus.Bypass);
+        var ttl = cachePolicy.Ttl ?? settings.CacheTtl;
+        var stored = cacheWorks && cachePolicy.Write && await WriteCacheAsync(settings, cacheKey, leaseToken, ttl, completion, cancellationToken);
+        // MISS: the cache was read and did not have it. BYPASS: the cache was skipped or unavailable.
+        var status = cacheWorks && cachePolicy.Read && (stored || !cachePolicy.Write) ? CacheStatus.Miss : CacheStatus.Bypass;
+        return new ChatOutcome(limit, completion, status);
     }
 
     async Task<RateLimitState> CheckRateLimitAsync(string policy, string clientKey, CancellationToken cancellationToken)
@@ -152,10 +172,24 @@ public sealed partial class ChatPipeline(
         }
     }
 
-    async Task<bool> WriteCacheAsync(ChatGatewayOptions settings, string key, string? leaseToken, ChatCompletion completion, CancellationToken cancellationToken)
+    async Task<(ChatCompletion? Hit, string? LeaseToken, bool CacheWorks)> ReadCacheAsync(ChatGatewayOptions settings, string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var entry = await cache.GetAsync(new GetRequest { Namespace = settings.CacheNamespace, Key = key }, deadline: Deadline(), cancellationToken: cancellationToken);
+            return (entry.Found ? JsonSerializer.Deserialize<ChatCompletion>(entry.Value.Span) : null, null, true);
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogCacheUnavailable(e.StatusCode, e.Status.Detail);
+            return (null, null, false);
+        }
+    }
+
+    async Task<bool> WriteCacheAsync(ChatGatewayOptions settings, string key, string? leaseToken, TimeSpan timeToLive, ChatCompletion completion, CancellationToken cancellationToken)
     {
         var value = Google.Protobuf.ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(completion));
-        var ttl = Duration.FromTimeSpan(settings.CacheTtl);
+        var ttl = Duration.FromTimeSpan(timeToLive);
         try
         {
             if (leaseToken is null)

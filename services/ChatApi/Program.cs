@@ -9,6 +9,7 @@ builder.AddApplicationServices();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapChatCompletions();
+app.MapModels();
 app.MapGrpcService<ChatService>();
 app.Run();
 

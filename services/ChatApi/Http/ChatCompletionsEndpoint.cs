@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace Platform.ChatApi.Http;
 
@@ -59,7 +60,7 @@ public static class ChatCompletionsEndpoint
                 "invalid_request_error", problems[0].Field, "invalid_value");
         }
 
-        var outcome = await pipeline.CompleteAsync(turn, ClientKey(http), cancellationToken);
+        var outcome = await pipeline.CompleteAsync(turn, ClientKey(http), CachePolicyOf(http.Request), cancellationToken);
         RateLimitHeaders.Write(http.Response.Headers, outcome.RateLimit);
         if (outcome.Completion is null)
         {
@@ -72,6 +73,22 @@ public static class ChatCompletionsEndpoint
         http.Response.Headers["X-Cache"] = outcome.Cache.ToString().ToUpperInvariant();
         return Results.Json(ChatCompletionResponse.From(outcome.Completion));
     }
+
+    /// <summary>
+    /// Cache-Control on the request: no-cache skips the cache read, no-store the write, max-age=N keeps
+    /// the answer N seconds (1 s to 7 days; 0 means do not keep it).
+    /// </summary>
+    static CachePolicy CachePolicyOf(HttpRequest request)
+    {
+        if (!CacheControlHeaderValue.TryParse(request.Headers.CacheControl.ToString(), out var header) || header is null)
+        {
+            return CachePolicy.Default;
+        }
+        var ttl = header.MaxAge is { } maxAge ? Clamp(maxAge, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7)) : (TimeSpan?)null;
+        return new CachePolicy(Read: !header.NoCache, Write: !header.NoStore && header.MaxAge != TimeSpan.Zero, ttl);
+    }
+
+    static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
 
     /// <summary>Anonymous callers are limited per client address (API keys arrive with the ChatApi issue).</summary>
     static string ClientKey(HttpContext http) => "addr:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");

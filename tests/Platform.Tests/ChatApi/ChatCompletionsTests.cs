@@ -77,6 +77,53 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
     }
 
     [Fact]
+    public async Task Cache_control_no_cache_no_store_and_max_age_are_honoured()
+    {
+        var (http, _) = await StartChatApiAsync(chatLimit: 1000);
+        async Task<(string Cache, string? Id)> Ask(string question, string? cacheControl = null)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Question(question) };
+            if (cacheControl is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Cache-Control", cacheControl);
+            }
+            var response = await http.SendAsync(request);
+            return (response.Headers.GetValues("X-Cache").Single(), (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
+        }
+
+        var stored = await Ask("kept");
+        var skipRead = await Ask("kept", "no-cache");
+        var notStored = await Ask("not kept", "no-store");
+        var stillNotStored = await Ask("not kept");
+        var shortLived = await Ask("kept for a minute", "max-age=60");
+        // Stored now: "kept" and "not kept" (stored by the second, plain request) for the default five
+        // minutes, "kept for a minute" for one.
+        var ttls = redis.Connection.GetServer(redis.Endpoint!).Keys(pattern: "cache:{chat:*}:v")
+            .Select(key => redis.Database.KeyTimeToLive(key)!.Value).Order().ToList();
+
+        Assert.Equal("MISS", stored.Cache);
+        Assert.Equal("BYPASS", skipRead.Cache);
+        Assert.NotEqual(stored.Id, skipRead.Id); // asked the model again
+        Assert.Equal("MISS", notStored.Cache);
+        Assert.Equal("MISS", stillNotStored.Cache); // the no-store answer was not kept
+        Assert.Equal("MISS", shortLived.Cache);
+        Assert.Equal(3, ttls.Count);
+        Assert.InRange(ttls[0], TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        Assert.All(ttls.Skip(1), ttl => Assert.InRange(ttl, TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(5)));
+    }
+
+    [Fact]
+    public async Task Models_lists_the_default_model()
+    {
+        var (http, _) = await StartChatApiAsync();
+
+        var models = await http.GetFromJsonAsync<JsonElement>("/v1/models");
+
+        Assert.Equal("list", models.GetProperty("object").GetString());
+        Assert.Equal("platform-sim-1", models.GetProperty("data")[0].GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task Requests_past_the_limit_get_429_with_retry_after_and_rate_limit_headers()
     {
         var (http, _) = await StartChatApiAsync();
