@@ -105,6 +105,19 @@ public abstract class EnvoyCompatibilityTests(RedisFixture redis) : HostedTest
     }
 
     [Fact]
+    public void An_invalid_configuration_stops_the_service_at_start_up_naming_the_problem()
+    {
+        redis.RequireAvailable();
+        var file = Path.Combine(Directory.CreateTempSubdirectory("envoy-config-").FullName, "bad.yaml");
+        File.WriteAllText(file, "domain: edge\ndescriptors:\n  - key: path\n    rate_limit: {unit: fortnight, requests_per_unit: 5}\n");
+
+        var failure = Record.Exception(() => Start<RateLimiterService>(redis, ("RateLimit:Envoy:ConfigPath", file)));
+
+        Assert.NotNull(failure);
+        Assert.Contains("unit second|minute|hour|day|month|year", failure.ToString());
+    }
+
+    [Fact]
     public async Task Request_override_and_hits_addend_are_honoured()
     {
         var client = StartClient();
