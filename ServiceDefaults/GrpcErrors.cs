@@ -83,8 +83,6 @@ public sealed partial class RequestValidator
     public RequestValidator CheckRequiredBytes(string value, string field, int maxBytes) =>
         Check(value.Length > 0 && Encoding.UTF8.GetByteCount(value) <= maxBytes, field, $"required; at most {maxBytes} bytes");
 
-    public bool IsValid => violations.Count == 0;
-
     public void ThrowIfInvalid()
     {
         if (violations.Count > 0)

@@ -18,14 +18,11 @@ public sealed class RedisScript
     readonly string text;
     readonly byte[] sha1;
 
-    RedisScript(string name, string text)
+    RedisScript(string text)
     {
-        Name = name;
         this.text = text;
         sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
     }
-
-    public string Name { get; }
 
     /// <summary>Loads <paramref name="fileName"/> embedded in <paramref name="assembly"/> (any folder).</summary>
     public static RedisScript FromResource(Assembly assembly, string fileName)
@@ -33,7 +30,7 @@ public sealed class RedisScript
         var resource = assembly.GetManifestResourceNames().SingleOrDefault(n => n.EndsWith("." + fileName, StringComparison.Ordinal))
             ?? throw new InvalidOperationException($"Embedded script '{fileName}' not found in {assembly.GetName().Name}.");
         using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
-        return new RedisScript(fileName, reader.ReadToEnd());
+        return new RedisScript(reader.ReadToEnd());
     }
 
     public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)

@@ -42,8 +42,6 @@ public sealed partial class EnvoyConfigStore : IDisposable
         watch = ChangeToken.OnChange(() => files.Watch(filter), () => Reload(path, isDirectory));
     }
 
-    public int DomainCount => domains.Count;
-
     /// <summary>The limit for one descriptor of a request, or null when none applies (no match, or unlimited).</summary>
     public EnvoyLimit? Find(string domain, RateLimitDescriptor descriptor)
     {
