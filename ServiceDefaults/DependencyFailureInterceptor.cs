@@ -38,7 +38,7 @@ public sealed partial class DependencyFailureInterceptor(ILogger<DependencyFailu
         }
     }
 
-    static bool IsRedisFailure(Exception e) => e is RedisConnectionException or RedisTimeoutException;
+    static bool IsRedisFailure(Exception e) => RedisFailures.IsUnavailable(e);
 
     RpcException RedisUnavailable(ServerCallContext context, Exception e)
     {

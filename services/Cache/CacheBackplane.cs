@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Platform.ServiceDefaults;
 using StackExchange.Redis;
 
 namespace Platform.Cache;
@@ -34,7 +34,7 @@ public sealed partial class CacheBackplane(IConnectionMultiplexer redis, LocalCa
         {
             await redis.GetSubscriber().PublishAsync(Channel, message);
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             // The change itself is stored; other replicas' copies age out within Cache:L1Ttl.
             LogPublishFailed(e.Message);
@@ -69,7 +69,7 @@ public sealed partial class CacheBackplane(IConnectionMultiplexer redis, LocalCa
                 await redis.GetSubscriber().SubscribeAsync(Channel, OnMessage);
                 return;
             }
-            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            catch (Exception e) when (RedisFailures.IsUnavailable(e))
             {
                 LogSubscribeFailed(e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
@@ -84,20 +84,55 @@ public sealed partial class CacheBackplane(IConnectionMultiplexer redis, LocalCa
     partial void LogSubscribeFailed(string reason);
 }
 
-/// <summary>Lookups on this replica waiting for another caller's Fill, woken by the backplane.</summary>
+/// <summary>
+/// Lookups on this replica waiting for another caller's Fill, woken by the backplane. An entry lives only
+/// while someone waits on it, so keys that are never filled leave nothing behind.
+/// </summary>
 public sealed class LeaseWaiters
 {
-    readonly ConcurrentDictionary<(string, string), TaskCompletionSource> waiting = new();
+    sealed class Waiting
+    {
+        public readonly TaskCompletionSource Signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Count;
+    }
 
-    /// <summary>A task completed by the next change of the key. Take it before asking Redis, so no signal is missed.</summary>
-    public Task NextChange(string ns, string key) =>
-        waiting.GetOrAdd((ns, key), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    readonly Dictionary<(string, string), Waiting> waiting = [];
+
+    /// <summary>
+    /// A task completed by the next change of the key. Join before asking Redis, so no signal is missed;
+    /// <see cref="Leave"/> when done with it.
+    /// </summary>
+    public Task Join(string ns, string key)
+    {
+        lock (waiting)
+        {
+            if (!waiting.TryGetValue((ns, key), out var entry))
+            {
+                waiting[(ns, key)] = entry = new Waiting();
+            }
+            entry.Count++;
+            return entry.Signal.Task;
+        }
+    }
+
+    public void Leave(string ns, string key, Task joined)
+    {
+        lock (waiting)
+        {
+            if (waiting.TryGetValue((ns, key), out var entry) && entry.Signal.Task == joined && --entry.Count == 0)
+            {
+                waiting.Remove((ns, key));
+            }
+        }
+    }
 
     public void Signal(string ns, string key)
     {
-        if (waiting.TryRemove((ns, key), out var signal))
+        Waiting? entry;
+        lock (waiting)
         {
-            signal.TrySetResult();
+            waiting.Remove((ns, key), out entry);
         }
+        entry?.Signal.TrySetResult();
     }
 }

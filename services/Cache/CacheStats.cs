@@ -40,10 +40,11 @@ public sealed class CacheStats
 
     public void Hit(string ns, string level)
     {
-        Interlocked.Increment(ref For(ns).Hits);
+        var counts = For(ns);
+        Interlocked.Increment(ref counts.Hits);
         if (level == "l1")
         {
-            Interlocked.Increment(ref For(ns).L1Hits);
+            Interlocked.Increment(ref counts.L1Hits);
         }
         hits.Add(1, Tag(ns), new KeyValuePair<string, object?>("level", level));
     }
@@ -69,7 +70,16 @@ public sealed class CacheStats
     /// <summary>Folds this replica's counts for <paramref name="ns"/> into Redis and returns the totals.</summary>
     public async Task<NamespaceStats> FlushAsync(CacheStore store, string ns)
     {
-        var counts = pending.TryRemove(ns, out var taken) ? taken : new Counts();
+        // Each field is read and zeroed in one step, so increments racing with the flush are never lost.
+        var live = For(ns);
+        var counts = new Counts
+        {
+            Hits = Interlocked.Exchange(ref live.Hits, 0),
+            Misses = Interlocked.Exchange(ref live.Misses, 0),
+            Fills = Interlocked.Exchange(ref live.Fills, 0),
+            LeaseWaits = Interlocked.Exchange(ref live.LeaseWaits, 0),
+            L1Hits = Interlocked.Exchange(ref live.L1Hits, 0),
+        };
         try
         {
             var before = lastKnown.GetValueOrDefault(ns);
@@ -94,7 +104,9 @@ public sealed class CacheStats
     }
 
     /// <summary>Namespaces with counts not yet folded into Redis.</summary>
-    public IEnumerable<string> ActiveNamespaces => pending.Keys;
+    public IEnumerable<string> ActiveNamespaces =>
+        pending.Where(p => Interlocked.Read(ref p.Value.Hits) + Interlocked.Read(ref p.Value.Misses) + Interlocked.Read(ref p.Value.Fills)
+                           + Interlocked.Read(ref p.Value.LeaseWaits) > 0).Select(p => p.Key);
 }
 
 /// <summary>Every second, folds each namespace's counts into Redis (and refreshes the keys/bytes gauges).</summary>
@@ -111,7 +123,7 @@ public sealed partial class CacheStatsFlusher(CacheStats stats, CacheStore store
                 {
                     await stats.FlushAsync(store, ns);
                 }
-                catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+                catch (StackExchange.Redis.RedisException e)
                 {
                     LogFlushFailed(e.Message);
                     break;

@@ -6,7 +6,9 @@ using Microsoft.Extensions.Primitives;
 namespace Platform.Cache;
 
 /// <summary>A value known to this replica: served while fresh (L1), or flagged stale while Redis is down.</summary>
-public sealed record LocalEntry(byte[] Value, string[] Tags, DateTimeOffset FreshUntil, DateTimeOffset ExpiresAt);
+/// <param name="ExpiresAt">When the entry's own TTL runs out.</param>
+/// <param name="StaleUntil">The last moment this copy may be served stale: within MaxStaleness, never past ExpiresAt.</param>
+public sealed record LocalEntry(byte[] Value, string[] Tags, DateTimeOffset FreshUntil, DateTimeOffset ExpiresAt, DateTimeOffset StaleUntil);
 
 /// <summary>
 /// This replica's copy of recently read entries (L1), bounded by bytes and by count. The backplane drops
@@ -43,7 +45,7 @@ public sealed class LocalCache : IDisposable
         entries.TryGetValue((ns, key), out LocalEntry? entry) && entry is not null && time.GetUtcNow() < entry.FreshUntil ? entry : null;
 
     public LocalEntry? GetStale(string ns, string key) =>
-        entries.TryGetValue((ns, key), out LocalEntry? entry) && entry is not null && time.GetUtcNow() < entry.ExpiresAt ? entry : null;
+        entries.TryGetValue((ns, key), out LocalEntry? entry) && entry is not null && time.GetUtcNow() < entry.StaleUntil ? entry : null;
 
     /// <summary>Keeps a copy of what Redis returned, unless an invalidation arrived since <paramref name="readEpoch"/>.</summary>
     public void Put(string ns, string key, StoredEntry stored, long readEpoch)
@@ -56,7 +58,7 @@ public sealed class LocalCache : IDisposable
         var now = time.GetUtcNow();
         var expiresAt = now + stored.TtlRemaining;
         var staleUntil = Min(expiresAt, now + settings.MaxStaleness);
-        var entry = new LocalEntry(stored.Value, stored.Tags, Min(expiresAt, now + settings.L1Ttl), staleUntil);
+        var entry = new LocalEntry(stored.Value, stored.Tags, Min(expiresAt, now + settings.L1Ttl), expiresAt, staleUntil);
         var cacheOptions = new MemoryCacheEntryOptions
         {
             // Every entry counts at least L1MaxBytes / L1MaxEntries, so the byte bound also bounds the count.
@@ -65,6 +67,11 @@ public sealed class LocalCache : IDisposable
         };
         cacheOptions.AddExpirationToken(new CancellationChangeToken(NamespaceToken(ns).Token));
         entries.Set((ns, key), entry, cacheOptions);
+        if (readEpoch != Epoch)
+        {
+            // An invalidation landed while the copy was being made: it may predate it, so drop it.
+            entries.Remove((ns, key));
+        }
     }
 
     public void Invalidate(string ns, string key)
@@ -79,8 +86,8 @@ public sealed class LocalCache : IDisposable
         Interlocked.Increment(ref epoch);
         if (namespaces.TryRemove(ns, out var token))
         {
+            // Cancelled, not disposed: a concurrent Put may still be reading its token.
             token.Cancel();
-            token.Dispose();
         }
     }
 

@@ -1,4 +1,4 @@
-using StackExchange.Redis;
+using Platform.ServiceDefaults;
 
 namespace Platform.Cache;
 
@@ -34,7 +34,7 @@ public sealed class SharedCache(CacheStore store, LocalCache local, CacheBackpla
         {
             entry = await ValidAsync(ns, key, await store.GetAsync(ns, key));
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             // Fail-safe: a recent copy beats an error; writes still fail loudly.
             if (local.GetStale(ns, key) is { } stale)
@@ -93,42 +93,49 @@ public sealed class SharedCache(CacheStore store, LocalCache local, CacheBackpla
         var waited = false;
         while (true)
         {
-            // Taken before asking Redis, so a Fill that lands in between still wakes us.
-            var changed = waiters.NextChange(ns, key);
-            var epoch = local.Epoch;
-            var token = Guid.NewGuid().ToString("N");
-            switch (await store.LookupAsync(ns, key, token, leaseTtl))
+            // Joined before asking Redis, so a Fill that lands in between still wakes us.
+            var changed = waiters.Join(ns, key);
+            try
             {
-                case LookupOutcome.Hit hit:
-                    if (await ValidAsync(ns, key, hit.Entry) is not { } entry)
-                    {
-                        continue; // tag-invalidated: it is gone now, ask again
-                    }
-                    local.Put(ns, key, entry, epoch);
-                    stats.Hit(ns, "l2");
-                    return new LookupResult.Hit(new CacheRead(true, entry.Value, entry.TtlRemaining, entry.Tags, false));
+                var epoch = local.Epoch;
+                var token = Guid.NewGuid().ToString("N");
+                switch (await store.LookupAsync(ns, key, token, leaseTtl))
+                {
+                    case LookupOutcome.Hit hit:
+                        if (await ValidAsync(ns, key, hit.Entry) is not { } entry)
+                        {
+                            continue; // tag-invalidated: it is gone now, ask again
+                        }
+                        local.Put(ns, key, entry, epoch);
+                        stats.Hit(ns, "l2");
+                        return new LookupResult.Hit(new CacheRead(true, entry.Value, entry.TtlRemaining, entry.Tags, false));
 
-                case LookupOutcome.Leased:
-                    stats.Miss(ns);
-                    return new LookupResult.Lease(token, leaseTtl);
-
-                case LookupOutcome.Wait wait:
-                    if (!waited)
-                    {
-                        stats.LeaseWait(ns);
-                        waited = true;
-                    }
-                    var left = deadline - time.GetUtcNow();
-                    if (left <= TimeSpan.Zero)
-                    {
+                    case LookupOutcome.Leased:
                         stats.Miss(ns);
-                        return new LookupResult.Timeout(wait.LeaseRemaining);
-                    }
-                    // Wake on the Fill (or Abandon), or when the holder's lease runs out: then one waiter takes over.
-                    var nap = Min(left, wait.LeaseRemaining + TimeSpan.FromMilliseconds(5));
-                    await Task.WhenAny(changed, Task.Delay(nap, time, cancellationToken));
-                    cancellationToken.ThrowIfCancellationRequested();
-                    break;
+                        return new LookupResult.Lease(token, leaseTtl);
+
+                    case LookupOutcome.Wait wait:
+                        if (!waited)
+                        {
+                            stats.LeaseWait(ns);
+                            waited = true;
+                        }
+                        var left = deadline - time.GetUtcNow();
+                        if (left <= TimeSpan.Zero)
+                        {
+                            stats.Miss(ns);
+                            return new LookupResult.Timeout(wait.LeaseRemaining);
+                        }
+                        // Wake on the Fill (or Abandon), or when the holder's lease runs out: then one waiter takes over.
+                        var nap = Min(left, wait.LeaseRemaining + TimeSpan.FromMilliseconds(5));
+                        await Task.WhenAny(changed, Task.Delay(nap, time, cancellationToken));
+                        cancellationToken.ThrowIfCancellationRequested();
+                        break;
+                }
+            }
+            finally
+            {
+                waiters.Leave(ns, key, changed);
             }
         }
     }

@@ -25,7 +25,13 @@ public sealed class LocalFallbackLimiter : IDisposable
 
     public Decision Check(LimitCheck check)
     {
-        using var lease = Limiter(check.PolicyName, check.Policy).AttemptAcquire(check.Key, (int)check.Cost);
+        var limiter = Limiter(check.PolicyName, check.Policy);
+        if (check.Cost > Share(check.Policy, options.CurrentValue.Replicas))
+        {
+            // More than this replica's whole share: it can never pass here (the limiter would throw).
+            return new Decision(check.Policy.Shadow, true, check.Policy.Capacity, 0, TimeSpan.Zero, TimeSpan.Zero, Degraded: true);
+        }
+        using var lease = limiter.AttemptAcquire(check.Key, (int)check.Cost);
         var retryAfter = !lease.IsAcquired && lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.Zero;
         var allowed = lease.IsAcquired || check.Policy.Shadow;
         return new Decision(allowed, !lease.IsAcquired, check.Policy.Capacity, 0, TimeSpan.Zero, retryAfter, Degraded: true);
@@ -61,9 +67,12 @@ public sealed class LocalFallbackLimiter : IDisposable
         limiters.GetOrAdd((policyName, policy.Algorithm, policy.Limit, policy.Window, policy.Capacity),
             _ => Create(policy, Math.Max(1, options.CurrentValue.Replicas)));
 
+    /// <summary>The most units one replica admits at once: its share of the limit (or of the burst).</summary>
+    static long Share(RateLimitPolicy policy, int replicas) => Math.Max(1, policy.Capacity / Math.Max(1, replicas));
+
     static PartitionedRateLimiter<string> Create(RateLimitPolicy policy, int replicas)
     {
-        var share = (int)Math.Max(1, policy.Limit / replicas);
+        var share = (int)Math.Min(int.MaxValue, Math.Max(1, policy.Limit / replicas));
         return PartitionedRateLimiter.Create<string, string>(key => policy.Algorithm switch
         {
             RateLimitAlgorithm.FixedWindow => RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
@@ -76,7 +85,7 @@ public sealed class LocalFallbackLimiter : IDisposable
             }),
             RateLimitAlgorithm.TokenBucket => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
             {
-                TokenLimit = (int)Math.Max(1, policy.Capacity / replicas),
+                TokenLimit = (int)Math.Min(int.MaxValue, Share(policy, replicas)),
                 TokensPerPeriod = 1,
                 ReplenishmentPeriod = policy.Window * replicas / policy.Limit,
                 QueueLimit = 0,

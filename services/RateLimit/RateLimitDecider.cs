@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Platform.ServiceDefaults;
 using StackExchange.Redis;
 
 namespace Platform.RateLimit;
@@ -65,7 +66,7 @@ public sealed partial class RateLimitDecider(
                 metrics.RedisRoundTrip(time.GetElapsedTime(started));
                 return decisions.Results;
             }
-            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            catch (Exception e) when (RedisFailures.IsUnavailable(e))
             {
                 LogDegraded(checks[0].PolicyName, e.Message);
             }
@@ -94,7 +95,7 @@ public sealed partial class RateLimitDecider(
             {
                 return await redisLimiter.AcquireAsync(policyName, policy, key, leaseTtl);
             }
-            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            catch (Exception e) when (RedisFailures.IsUnavailable(e))
             {
                 LogDegraded(policyName, e.Message);
             }

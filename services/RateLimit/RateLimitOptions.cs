@@ -7,8 +7,11 @@ public sealed class RateLimitOptions
 {
     public const string SectionName = "RateLimit";
 
-    /// <summary>Policies by name (configuration keys are case-insensitive).</summary>
-    public Dictionary<string, RateLimitPolicy> Policies { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>
+    /// Policies by name. Names are exact (ordinal): "Chat" is not "chat", so a caller cannot multiply its
+    /// limit by varying the case of the name.
+    /// </summary>
+    public Dictionary<string, RateLimitPolicy> Policies { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>How many RateLimit replicas share the load: FailureMode Local gives each limit / Replicas.</summary>
     public int Replicas { get; set; } = 1;

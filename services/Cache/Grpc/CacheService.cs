@@ -39,7 +39,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
 
     public override async Task<SetResponse> Set(SetRequest request, ServerCallContext context)
     {
-        var ttl = request.Ttl?.ToTimeSpan();
+        var ttl = request.Ttl.ToTimeSpanOrInvalid();
         Entry(request.Namespace, request.Key).ThrowIfInvalid();
         ValueTtlTags(new RequestValidator(), request.Value, ttl, request.Tags, "").ThrowIfInvalid();
         await cache.SetAsync(request.Namespace, request.Key, request.Value.Memory, ttl!.Value, request.Tags);
@@ -69,8 +69,8 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
 
     public override async Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context)
     {
-        var leaseTtl = request.LeaseTtl?.ToTimeSpan() ?? DefaultLeaseTtl;
-        var maxWait = request.MaxWait?.ToTimeSpan() ?? DefaultMaxWait;
+        var leaseTtl = request.LeaseTtl.ToTimeSpanOrInvalid() ?? DefaultLeaseTtl;
+        var maxWait = request.MaxWait.ToTimeSpanOrInvalid() ?? DefaultMaxWait;
         Entry(request.Namespace, request.Key)
             .Check(leaseTtl >= TimeSpan.FromSeconds(1) && leaseTtl <= MaxLeaseTtl, "lease_ttl", $"between 1 s and {MaxLeaseTtl}")
             .Check(maxWait >= TimeSpan.Zero && maxWait <= MaxMaxWait, "max_wait", $"between 0 and {MaxMaxWait}")
@@ -101,7 +101,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
 
     public override async Task<FillResponse> Fill(FillRequest request, ServerCallContext context)
     {
-        var ttl = request.Ttl?.ToTimeSpan();
+        var ttl = request.Ttl.ToTimeSpanOrInvalid();
         Entry(request.Namespace, request.Key).Check(request.Token.Length is > 0 and <= 64, "token", "required; the token from Lookup").ThrowIfInvalid();
         ValueTtlTags(new RequestValidator(), request.Value, ttl, request.Tags, "").ThrowIfInvalid();
         if (!await cache.FillAsync(request.Namespace, request.Key, request.Token, request.Value.Memory, ttl!.Value, request.Tags))

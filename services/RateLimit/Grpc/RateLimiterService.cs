@@ -40,7 +40,7 @@ public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor
 
     public override async Task<AcquireResponse> Acquire(AcquireRequest request, ServerCallContext context)
     {
-        var ttl = request.LeaseTtl?.ToTimeSpan() ?? DefaultLeaseTtl;
+        var ttl = request.LeaseTtl.ToTimeSpanOrInvalid() ?? DefaultLeaseTtl;
         ValidateTarget(request.Policy, request.Key, "")
             .Check(ttl >= MinLeaseTtl && ttl <= MaxLeaseTtl, "lease_ttl", $"between {MinLeaseTtl} and {MaxLeaseTtl}")
             .ThrowIfInvalid();

@@ -148,10 +148,11 @@ if all_or_nothing and overall == 0 then
     local value, ttl = snapshots[i][1], snapshots[i][2]
     if not value then
       redis.call('DEL', KEYS[i])
-    elseif ttl > 0 then
-      redis.call('SET', KEYS[i], value, 'PX', ttl)
-    else
+    elseif ttl == -1 then
       redis.call('SET', KEYS[i], value)
+    else
+      -- PTTL 0: in its last millisecond; it must still expire.
+      redis.call('SET', KEYS[i], value, 'PX', math.max(ttl, 1))
     end
   end
   for i = 1, #KEYS do

@@ -36,7 +36,9 @@ public abstract class CacheServiceTests(RedisFixture redis) : HostedTest
 
         await client.SetAsync(new SetRequest { Namespace = "tests", Key = key, Value = value, Ttl = FiveMinutes, Tags = { "user:7" } });
         var hit = await client.GetAsync(new GetRequest { Namespace = "tests", Key = key });
+        var fromCopy = await client.GetAsync(new GetRequest { Namespace = "tests", Key = key });
 
+        Assert.InRange(fromCopy.TtlRemaining.ToTimeSpan(), TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(5));
         Assert.True(hit.Found);
         Assert.False(hit.Stale);
         Assert.Equal(value, hit.Value);
@@ -171,6 +173,7 @@ public abstract class CacheServiceTests(RedisFixture redis) : HostedTest
         var (keyCode, keyDetails) = await Rpc.FailureOf(() => client.GetAsync(new GetRequest { Namespace = "", Key = oversizeKey }).ResponseAsync);
         var (tagCode, tagDetails) = await Rpc.FailureOf(() => client.SetAsync(new SetRequest { Namespace = "tests", Key = "k", Ttl = FiveMinutes, Tags = { "ok", "", "a\nb" } }).ResponseAsync);
         var (manyCode, manyDetails) = await Rpc.FailureOf(() => client.GetManyAsync(new GetManyRequest { Namespace = "tests", Keys = { Enumerable.Range(0, 101).Select(i => $"k{i}") } }).ResponseAsync);
+        var (malformedCode, malformedDetails) = await Rpc.FailureOf(() => client.SetAsync(new SetRequest { Namespace = "tests", Key = "k", Ttl = new Duration { Seconds = 60, Nanos = -1 } }).ResponseAsync);
         var (waitCode, waitDetails) = await Rpc.FailureOf(() => client.LookupAsync(new LookupRequest { Namespace = "tests", Key = "k", MaxWait = Ttl(TimeSpan.FromMinutes(2)), LeaseTtl = Ttl(TimeSpan.Zero) }).ResponseAsync);
 
         Rpc.AssertInvalid(valueCode, valueDetails, "value");
@@ -181,5 +184,6 @@ public abstract class CacheServiceTests(RedisFixture redis) : HostedTest
         Rpc.AssertInvalid(tagCode, tagDetails, "tags[1]", "tags[2]");
         Rpc.AssertInvalid(manyCode, manyDetails, "keys");
         Rpc.AssertInvalid(waitCode, waitDetails, "lease_ttl", "max_wait");
+        Rpc.AssertInvalid(malformedCode, malformedDetails, "ttl");
     }
 }

@@ -18,7 +18,10 @@ public sealed class FailureModeTests : HostedTest
             ["ConnectionStrings:redis"] = $"127.0.0.1:{port}",
             ["RateLimit:Policies:open:Limit"] = "1", ["RateLimit:Policies:open:FailureMode"] = "Open",
             ["RateLimit:Policies:closed:Limit"] = "1", ["RateLimit:Policies:closed:FailureMode"] = "Closed",
-            ["RateLimit:Policies:local:Limit"] = "2", ["RateLimit:Policies:local:Window"] = "01:00:00", ["RateLimit:Policies:local:FailureMode"] = "Local",
+            // Two replicas: each admits half of a limit on its own while Redis is away.
+            ["RateLimit:Replicas"] = "2",
+            ["RateLimit:Policies:local:Limit"] = "4", ["RateLimit:Policies:local:Window"] = "01:00:00", ["RateLimit:Policies:local:FailureMode"] = "Local",
+            ["RateLimit:Policies:tiny:Limit"] = "2", ["RateLimit:Policies:tiny:Window"] = "01:00:00", ["RateLimit:Policies:tiny:FailureMode"] = "Local",
             ["RateLimit:Policies:slots:Algorithm"] = "Concurrency", ["RateLimit:Policies:slots:Limit"] = "1", ["RateLimit:Policies:slots:FailureMode"] = "Local",
         }));
         var client = new RateLimiter.RateLimiterClient(host.Channel());
@@ -31,6 +34,7 @@ public sealed class FailureModeTests : HostedTest
         var open = await Task.WhenAll(Check("open"), Check("open"), Check("open"));
         var closed = await Check("closed");
         var local = new[] { await Check("local"), await Check("local"), await Check("local") };
+        var overShare = await client.CheckAsync(new CheckRequest { Policy = "tiny", Key = "user-1", Cost = 2 });
         var lease = await client.AcquireAsync(new AcquireRequest { Policy = "slots", Key = "user-1" });
         var secondLease = await client.AcquireAsync(new AcquireRequest { Policy = "slots", Key = "user-1" });
         var released = await client.ReleaseAsync(new ReleaseRequest { Policy = "slots", Key = "user-1", LeaseId = lease.LeaseId });
@@ -41,6 +45,7 @@ public sealed class FailureModeTests : HostedTest
         Assert.True(!closed.Allowed && closed.Degraded);
         Assert.Equal([true, true, false], local.Select(r => r.Allowed));
         Assert.All(local, r => Assert.True(r.Degraded));
+        Assert.True(!overShare.Allowed && overShare.Degraded); // more than this replica's share: denied, not an error
         Assert.True(lease.Allowed && lease.Degraded);
         Assert.False(secondLease.Allowed);
         Assert.True(released.Released);

@@ -270,7 +270,9 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
         var client = StartClient();
 
         var (code, _) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "nope", Key = "k" }).ResponseAsync);
+        var (otherCaseCode, _) = await Rpc.FailureOf(() => client.CheckAsync(new CheckRequest { Policy = "FIVE", Key = "k" }).ResponseAsync);
 
         Assert.Equal(StatusCode.NotFound, code);
+        Assert.Equal(StatusCode.NotFound, otherCaseCode); // names are exact: no fresh counter per spelling
     }
 }
