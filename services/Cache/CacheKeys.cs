@@ -14,5 +14,6 @@ public static class CacheKeys
     public static RedisKey Index(string ns) => $"cache:{{{ns}}}:index";
     public static RedisKey Sizes(string ns) => $"cache:{{{ns}}}:sizes";
     public static RedisKey Tags(string ns) => $"cache:{{{ns}}}:tags";
+    public static RedisKey TagsByTime(string ns) => $"cache:{{{ns}}}:tags-by-time";
     public static RedisKey Stats(string ns) => $"cache:{{{ns}}}:stats";
 }

@@ -71,12 +71,19 @@ public sealed class CacheStore(IConnectionMultiplexer redis)
         return invalidatedAt.All(at => at.IsNull || (long)at < storedAt);
     }
 
-    /// <summary>Removes an entry judged invalid, unless it has been replaced since.</summary>
-    public Task DeleteIfStoredAtAsync(string ns, string key, string storedAt) =>
-        DeleteIfStoredAtScript.EvaluateAsync(Db, [CacheKeys.Entry(ns, key)], [storedAt]);
+    /// <summary>Removes an entry judged invalid (and its place in the index), unless it has been replaced since.</summary>
+    public async Task DeleteIfStoredAtAsync(string ns, string key, string storedAt)
+    {
+        if ((long)await DeleteIfStoredAtScript.EvaluateAsync(Db, [CacheKeys.Entry(ns, key)], [storedAt]) == 1)
+        {
+            await IndexScript.EvaluateAsync(Db, IndexKeys(ns), [key, 0, ""]);
+        }
+    }
 
-    public Task InvalidateTagsAsync(string ns, IReadOnlyList<string> tags) =>
-        InvalidateTagsScript.EvaluateAsync(Db, [CacheKeys.Tags(ns)], tags.Select(t => (RedisValue)t).ToArray());
+    /// <param name="longestTtl">No entry lives longer (Cache:MaxTtl): older invalidations are dropped.</param>
+    public Task InvalidateTagsAsync(string ns, IReadOnlyList<string> tags, TimeSpan longestTtl) =>
+        InvalidateTagsScript.EvaluateAsync(Db, [CacheKeys.Tags(ns), CacheKeys.TagsByTime(ns)],
+            [longestTtl.Ticks / TimeSpan.TicksPerMicrosecond, .. tags.Select(t => (RedisValue)t)]);
 
     public async Task<long> ClearAsync(string ns)
     {

@@ -18,7 +18,9 @@ public abstract record LookupResult
 /// The cache as callers see it: L1 copies, Redis (L2), tag validity, single flight, fail-safe reads
 /// and stats, whichever RPC asked.
 /// </summary>
-public sealed class SharedCache(CacheStore store, LocalCache local, CacheBackplane backplane, LeaseWaiters waiters, CacheStats stats, TimeProvider time)
+public sealed class SharedCache(
+    CacheStore store, LocalCache local, CacheBackplane backplane, LeaseWaiters waiters, CacheStats stats,
+    Microsoft.Extensions.Options.IOptionsMonitor<CacheOptions> options, TimeProvider time)
 {
     public async Task<CacheRead> GetAsync(string ns, string key)
     {
@@ -70,7 +72,7 @@ public sealed class SharedCache(CacheStore store, LocalCache local, CacheBackpla
 
     public async Task InvalidateTagsAsync(string ns, IReadOnlyList<string> tags)
     {
-        await store.InvalidateTagsAsync(ns, tags);
+        await store.InvalidateTagsAsync(ns, tags, options.CurrentValue.MaxTtl);
         await backplane.PublishNamespaceChangedAsync(ns);
     }
 

@@ -12,13 +12,15 @@ public sealed class LocalFallbackLimiter : IDisposable
 {
     // Keyed by the policy's values, not the object: Envoy's limits build a policy per request.
     readonly ConcurrentDictionary<(string Policy, RateLimitAlgorithm Algorithm, uint Limit, TimeSpan Window, uint Capacity), PartitionedRateLimiter<string>> limiters = new();
-    readonly ConcurrentDictionary<string, RateLimitLease> leases = new();
+    readonly ConcurrentDictionary<string, (RateLimitLease Lease, DateTimeOffset ExpiresAt)> leases = new();
     readonly IOptionsMonitor<RateLimitOptions> options;
+    readonly TimeProvider time;
     readonly IDisposable? subscription;
 
-    public LocalFallbackLimiter(IOptionsMonitor<RateLimitOptions> options)
+    public LocalFallbackLimiter(IOptionsMonitor<RateLimitOptions> options, TimeProvider time)
     {
         this.options = options;
+        this.time = time;
         // Edited policies get fresh limiters; the old ones are dropped with their state.
         subscription = options.OnChange(_ => Clear());
     }
@@ -37,8 +39,9 @@ public sealed class LocalFallbackLimiter : IDisposable
         return new Decision(allowed, !lease.IsAcquired, check.Policy.Capacity, 0, TimeSpan.Zero, retryAfter, Degraded: true);
     }
 
-    public LeaseGrant Acquire(string policyName, RateLimitPolicy policy, string key)
+    public LeaseGrant Acquire(string policyName, RateLimitPolicy policy, string key, TimeSpan leaseTtl)
     {
+        ReleaseExpired();
         var lease = Limiter(policyName, policy).AttemptAcquire(key);
         if (!lease.IsAcquired)
         {
@@ -46,19 +49,32 @@ public sealed class LocalFallbackLimiter : IDisposable
             return new LeaseGrant(false, "", policy.Limit, 0, TimeSpan.Zero, Degraded: true);
         }
         var id = "local-" + Guid.NewGuid().ToString("N");
-        leases[id] = lease;
+        leases[id] = (lease, time.GetUtcNow() + leaseTtl);
         return new LeaseGrant(true, id, policy.Limit, 0, TimeSpan.Zero, Degraded: true);
+    }
+
+    /// <summary>A degraded lease that is never released still frees its permit after its ttl.</summary>
+    void ReleaseExpired()
+    {
+        var now = time.GetUtcNow();
+        foreach (var (id, held) in leases)
+        {
+            if (held.ExpiresAt <= now && leases.TryRemove(id, out _))
+            {
+                held.Lease.Dispose();
+            }
+        }
     }
 
     /// <summary>Releases a lease granted while degraded; false for any other id.</summary>
     public bool Release(string leaseId)
     {
-        if (!leases.TryRemove(leaseId, out var lease))
+        if (!leases.TryRemove(leaseId, out var held))
         {
             return false;
         }
-        lease.Dispose();
-        return true;
+        held.Lease.Dispose();
+        return held.ExpiresAt > time.GetUtcNow();
     }
 
     public static bool IsLocalLease(string leaseId) => leaseId.StartsWith("local-", StringComparison.Ordinal);

@@ -104,7 +104,7 @@ public sealed partial class RateLimitDecider(
         {
             FailureMode.Open => new LeaseGrant(true, "local-open-" + Guid.NewGuid().ToString("N"), policy.Limit, 0, TimeSpan.Zero, Degraded: true),
             FailureMode.Closed => new LeaseGrant(false, "", policy.Limit, 0, TimeSpan.FromSeconds(1), Degraded: true),
-            _ => local.Acquire(policyName, policy, key),
+            _ => local.Acquire(policyName, policy, key, leaseTtl),
         };
     }
 

@@ -23,6 +23,7 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
 {
     static readonly RedisScript Decide = RedisScript.FromResource(typeof(RedisRateLimiter).Assembly, "decide.lua");
     static readonly RedisScript Acquire = RedisScript.FromResource(typeof(RedisRateLimiter).Assembly, "acquire.lua");
+    static readonly RedisScript Release = RedisScript.FromResource(typeof(RedisRateLimiter).Assembly, "release.lua");
 
     public async Task<Decisions> DecideAsync(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
     {
@@ -76,8 +77,9 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
         return new LeaseGrant(allowed, allowed ? leaseId : "", policy.Limit, (uint)(long)reply[1], FromMicros((long)reply[2]), Degraded: false);
     }
 
-    public Task<bool> ReleaseAsync(string policyName, string key, string leaseId) =>
-        redis.GetDatabase().SortedSetRemoveAsync(StateKey(policyName, key, RateLimitAlgorithm.Concurrency), leaseId);
+    /// <returns>False when the lease had expired (even if not yet swept) or was released already.</returns>
+    public async Task<bool> ReleaseAsync(string policyName, string key, string leaseId) =>
+        (long)await Release.EvaluateAsync(redis.GetDatabase(), [StateKey(policyName, key, RateLimitAlgorithm.Concurrency)], [Now(), leaseId]) == 1;
 
     /// <summary>Forgets (policy, key) under every algorithm, so a policy edited since is reset too.</summary>
     public Task ResetAsync(string policyName, string key) =>

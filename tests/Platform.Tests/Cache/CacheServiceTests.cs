@@ -92,6 +92,7 @@ public abstract class CacheServiceTests(RedisFixture redis) : HostedTest
 
         Assert.Equal([null, "b", null, "d"], afterInvalidation);
         Assert.Equal("a2", await ValueOf(client, ns, "a")); // stored after the invalidation: valid
+        Assert.Equal(3ul, (await client.GetStatsAsync(new GetStatsRequest { Namespace = ns })).Keys); // c is gone from the index too
     }
 
     [Fact]

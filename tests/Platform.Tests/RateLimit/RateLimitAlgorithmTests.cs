@@ -247,4 +247,17 @@ public abstract class RateLimitAlgorithmTests(RedisFixture redis)
         Assert.False(beforeExpiry.Allowed);
         Assert.True(afterExpiry.Allowed); // the second lease was never released; its ttl freed it
     }
+
+    [Fact]
+    public async Task Releasing_a_lease_after_its_ttl_says_it_was_not_held()
+    {
+        var limiter = Limiter();
+        var key = Guid.NewGuid().ToString();
+        var policy = new RateLimitPolicy { Algorithm = RateLimitAlgorithm.Concurrency, Limit = 2 };
+
+        var lease = await limiter.AcquireAsync("uploads", policy, key, TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.False(await limiter.ReleaseAsync("uploads", key, lease.LeaseId));
+    }
 }
