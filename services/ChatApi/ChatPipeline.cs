@@ -32,6 +32,13 @@ public sealed record CachePolicy(bool Read, bool Write, TimeSpan? Ttl)
 /// <summary>The rate-limit decision for a request; Degraded when RateLimit could not be asked.</summary>
 public sealed record RateLimitState(string Policy, bool Allowed, uint Limit, uint Remaining, TimeSpan ResetAfter, TimeSpan RetryAfter, bool Degraded);
 
+/// <summary>Receives a streamed answer: once the decision is made (before the first piece), then each piece.</summary>
+public interface IChatStreamSink
+{
+    Task StartAsync(RateLimitState rateLimit, CacheStatus cache, string id, string model, long created);
+    Task PieceAsync(string text);
+}
+
 /// <summary>Completion is null when the request was rate limited.</summary>
 public sealed record ChatOutcome(RateLimitState RateLimit, ChatCompletion? Completion, CacheStatus Cache);
 
@@ -85,9 +92,11 @@ public sealed partial class ChatPipeline(
     }
 
     public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CancellationToken cancellationToken) =>
-        await CompleteAsync(turn, clientKey, CachePolicy.Default, cancellationToken);
+        await CompleteAsync(turn, clientKey, CachePolicy.Default, stream: null, cancellationToken);
 
-    public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CachePolicy cachePolicy, CancellationToken cancellationToken)
+    /// <param name="stream">When given, the answer is also delivered piece by piece as it is produced
+    /// (a cached answer is replayed the same way).</param>
+    public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CachePolicy cachePolicy, IChatStreamSink? stream, CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue;
         var limit = await CheckRateLimitAsync(settings.RequestsPolicy, clientKey, cancellationToken);
@@ -108,13 +117,30 @@ public sealed partial class ChatPipeline(
         };
         if (cached is not null)
         {
+            if (stream is not null)
+            {
+                await stream.StartAsync(limit, CacheStatus.Hit, cached.Id, cached.Model, cached.Created);
+                foreach (var piece in ChatText.Pieces(cached.Content))
+                {
+                    await stream.PieceAsync(piece);
+                }
+            }
             return new ChatOutcome(limit, cached, CacheStatus.Hit);
+        }
+
+        var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        if (stream is not null)
+        {
+            // Headers go out before the answer exists, so a stream reports what was intended: MISS when the
+            // cache was read (the answer will be stored), BYPASS when it was skipped or unavailable.
+            await stream.StartAsync(limit, cacheWorks && cachePolicy.Read ? CacheStatus.Miss : CacheStatus.Bypass, id, model, created);
         }
 
         ChatCompletion completion;
         try
         {
-            completion = await AskModelAsync(model, turn, cancellationToken);
+            completion = await AskModelAsync(id, created, model, turn, stream, cancellationToken);
         }
         catch when (leaseToken is not null)
         {
@@ -227,26 +253,44 @@ public sealed partial class ChatPipeline(
         }
     }
 
-    async Task<ChatCompletion> AskModelAsync(string modelName, ChatTurn turn, CancellationToken cancellationToken)
+    async Task<ChatCompletion> AskModelAsync(string id, long created, string modelName, ChatTurn turn, IChatStreamSink? stream, CancellationToken cancellationToken)
     {
         var messages = turn.Messages.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)).ToList();
-        var response = await model.GetResponseAsync(messages, new ChatOptions
+        var chatOptions = new ChatOptions
         {
             ModelId = modelName,
             Temperature = (float?)turn.Temperature,
             MaxOutputTokens = turn.MaxTokens,
-        }, cancellationToken);
+        };
+        ChatResponse response;
+        if (stream is null)
+        {
+            response = await model.GetResponseAsync(messages, chatOptions, cancellationToken);
+        }
+        else
+        {
+            var updates = new List<ChatResponseUpdate>();
+            await foreach (var update in model.GetStreamingResponseAsync(messages, chatOptions, cancellationToken))
+            {
+                updates.Add(update);
+                if (update.Text is { Length: > 0 } piece)
+                {
+                    await stream.PieceAsync(piece);
+                }
+            }
+            response = updates.ToChatResponse();
+        }
 
         var promptTokens = (int)(response.Usage?.InputTokenCount ?? messages.Sum(m => TokenEstimate.Count(m.Text)));
         var completionTokens = (int)(response.Usage?.OutputTokenCount ?? TokenEstimate.Count(response.Text));
         return new ChatCompletion(
-            Id: "chatcmpl-" + Guid.NewGuid().ToString("N"),
+            Id: id,
             Model: response.ModelId ?? modelName,
             Content: response.Text,
             FinishReason: response.FinishReason == ChatFinishReason.Length ? "length" : "stop",
             PromptTokens: promptTokens,
             CompletionTokens: completionTokens,
-            Created: (response.CreatedAt ?? time.GetUtcNow()).ToUnixTimeSeconds());
+            Created: created);
     }
 
     /// <summary>SHA-256 of a canonical form of everything that changes the answer.</summary>

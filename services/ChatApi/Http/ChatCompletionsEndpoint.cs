@@ -6,7 +6,10 @@ using Microsoft.Net.Http.Headers;
 
 namespace Platform.ChatApi.Http;
 
-/// <summary>POST /v1/chat/completions, OpenAI-compatible: existing OpenAI SDKs work by changing the base URL.</summary>
+/// <summary>
+/// POST /v1/chat/completions, OpenAI-compatible: existing OpenAI SDKs work by changing the base URL.
+/// With "stream": true the answer arrives as Server-Sent Events; a cached answer is replayed as a stream.
+/// </summary>
 public static class ChatCompletionsEndpoint
 {
     public static void MapChatCompletions(this WebApplication app) =>
@@ -43,11 +46,6 @@ public static class ChatCompletionsEndpoint
         {
             return Error(StatusCodes.Status400BadRequest, "Request body is required.", "invalid_request_error", null, "invalid_json");
         }
-        if (request.Stream == true)
-        {
-            return Error(StatusCodes.Status400BadRequest, "Streaming is not available yet; send stream: false.", "invalid_request_error", "stream", "unsupported_parameter");
-        }
-
         var turn = new ChatTurn(
             request.Model,
             request.Messages?.Select(m => new ChatTurnMessage(m.Role ?? "", m.Content ?? "")).ToList() ?? [],
@@ -60,7 +58,13 @@ public static class ChatCompletionsEndpoint
                 "invalid_request_error", problems[0].Field, "invalid_value");
         }
 
-        var outcome = await pipeline.CompleteAsync(turn, ClientKey(http), CachePolicyOf(http.Request), cancellationToken);
+        var stream = request.Stream == true ? new ServerSentChatStream(http.Response) : null;
+        var outcome = await pipeline.CompleteAsync(turn, ClientKey(http), CachePolicyOf(http.Request), stream, cancellationToken);
+        if (stream is { Started: true } && outcome.Completion is { } streamed)
+        {
+            await stream.FinishAsync(streamed.FinishReason);
+            return Results.Empty;
+        }
         RateLimitHeaders.Write(http.Response.Headers, outcome.RateLimit);
         if (outcome.Completion is null)
         {

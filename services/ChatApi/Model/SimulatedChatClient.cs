@@ -44,9 +44,9 @@ public sealed class SimulatedChatClient(IOptionsMonitor<ChatGatewayOptions> opti
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var response = await GetResponseAsync(messages, chatOptions, cancellationToken);
-        foreach (var word in response.Text.Split(' '))
+        foreach (var piece in ChatText.Pieces(response.Text))
         {
-            yield return new ChatResponseUpdate(ChatRole.Assistant, word + " ") { ModelId = response.ModelId };
+            yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ModelId = response.ModelId };
         }
         yield return new ChatResponseUpdate { FinishReason = response.FinishReason, ModelId = response.ModelId };
     }
@@ -72,6 +72,12 @@ public sealed class SimulatedChatClient(IOptionsMonitor<ChatGatewayOptions> opti
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose() { }
+}
+
+/// <summary>How a finished text is streamed: word by word, the pieces adding up to exactly the text.</summary>
+public static class ChatText
+{
+    public static IEnumerable<string> Pieces(string text) => text.Split(' ').Select((word, i) => i == 0 ? word : " " + word);
 }
 
 /// <summary>A cheap token estimate (one token per word), used for usage figures and limits.</summary>

@@ -113,6 +113,44 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
     }
 
     [Fact]
+    public async Task Streamed_answers_arrive_as_server_sent_events_and_are_cached_and_replayed()
+    {
+        var (http, _) = await StartChatApiAsync();
+        var question = "Stream this " + Guid.NewGuid();
+        StringContent Streamed() => new(
+            JsonSerializer.Serialize(new { stream = true, messages = new[] { new { role = "user", content = question } } }), Encoding.UTF8, "application/json");
+
+        var first = await http.PostAsync("/v1/chat/completions", Streamed());
+        var firstEvents = await EventsAsync(first);
+        var replay = await http.PostAsync("/v1/chat/completions", Streamed());
+        var replayEvents = await EventsAsync(replay);
+        var plain = await http.PostAsync("/v1/chat/completions", Question(question));
+        var plainContent = (await plain.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
+
+        Assert.Equal("text/event-stream", first.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("MISS", first.Headers.GetValues("X-Cache").Single());
+        Assert.Equal("HIT", replay.Headers.GetValues("X-Cache").Single());
+        Assert.Equal("HIT", plain.Headers.GetValues("X-Cache").Single()); // the streamed answer was cached
+        Assert.Equal("[DONE]", firstEvents[^1]);
+        var chunks = firstEvents.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement).ToList();
+        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", c.GetProperty("object").GetString()));
+        Assert.Equal("assistant", chunks[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("role").GetString());
+        Assert.Equal("stop", chunks[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.True(chunks.Count > 4); // piece by piece, not one blob
+        Assert.Equal(plainContent, Content(firstEvents));
+        Assert.Equal(plainContent, Content(replayEvents));
+    }
+
+    static async Task<List<string>> EventsAsync(HttpResponseMessage response) =>
+        (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e.StartsWith("data: ") ? e["data: ".Length..] : throw new InvalidOperationException("not an SSE data event: " + e))
+            .ToList();
+
+    static string Content(List<string> events) => string.Concat(events.SkipLast(1)
+        .Select(e => JsonDocument.Parse(e).RootElement.GetProperty("choices")[0].GetProperty("delta"))
+        .Select(d => d.TryGetProperty("content", out var c) ? c.GetString() : ""));
+
+    [Fact]
     public async Task Models_lists_the_default_model()
     {
         var (http, _) = await StartChatApiAsync();
