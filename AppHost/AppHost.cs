@@ -18,11 +18,18 @@ var audioqueue = builder.AddProject<Projects.AudioQueue>("audioqueue")
 
 // Public HTTP API on the fixed port in services/ChatApi/appsettings.json (http://localhost:5080),
 // gRPC for internal teams on 5081.
-builder.AddProject<Projects.ChatApi>("chatapi")
+var chatapi = builder.AddProject<Projects.ChatApi>("chatapi")
     .WithReference(ratelimit).WaitFor(ratelimit)
     .WithReference(cache).WaitFor(cache)
     .WithReference(audioqueue).WaitFor(audioqueue)
     .WithHttpHealthCheck("/health", endpointName: "http");
+
+// Callers' API keys ("name=key;name=key") as a secret parameter. Unset (development): anonymous access,
+// limited per client address. Set Parameters:chat-api-keys (user secrets, environment) to require keys.
+if (!string.IsNullOrEmpty(builder.Configuration["Parameters:chat-api-keys"]))
+{
+    chatapi.WithEnvironment("Chat__ApiKeys", builder.AddParameter("chat-api-keys", secret: true));
+}
 
 var app = builder.Build();
 redis.LogChoice(app);

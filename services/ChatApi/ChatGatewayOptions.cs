@@ -5,6 +5,9 @@ public sealed class ChatGatewayOptions
 {
     public const string SectionName = "Chat";
 
+    /// <summary>Callers' keys, "name=key;name=key". Empty: anonymous, limited per client address (development).</summary>
+    public string? ApiKeys { get; set; }
+
     /// <summary>Model used when a request names none.</summary>
     public string DefaultModel { get; set; } = "platform-sim-1";
 

@@ -13,7 +13,8 @@ namespace Platform.ChatApi;
 public sealed record ChatTurnMessage(string Role, string Content);
 
 /// <summary>One chat request, whichever API it came through.</summary>
-public sealed record ChatTurn(string? Model, IReadOnlyList<ChatTurnMessage> Messages, double? Temperature, int? MaxTokens);
+/// <param name="MaxTokensField">The name the caller used for MaxTokens (OpenAI has two), for error messages.</param>
+public sealed record ChatTurn(string? Model, IReadOnlyList<ChatTurnMessage> Messages, double? Temperature, int? MaxTokens, string MaxTokensField = "max_tokens");
 
 /// <summary>A finished reply, as returned to callers and as stored in the response cache.</summary>
 public sealed record ChatCompletion(string Id, string Model, string Content, string FinishReason, int PromptTokens, int CompletionTokens, long Created);
@@ -86,7 +87,7 @@ public sealed partial class ChatPipeline(
         }
         if (turn.MaxTokens is < 1 or > 32768)
         {
-            problems.Add(("max_tokens", "must be between 1 and 32768"));
+            problems.Add((turn.MaxTokensField, "must be between 1 and 32768"));
         }
         return problems;
     }

@@ -17,5 +17,7 @@ public static class Extensions
                 services.GetRequiredService<TimeProvider>()))
             .UseOpenTelemetry(sourceName: Platform.ServiceDefaults.PlatformTelemetry.ActivitySourceName);
         builder.Services.AddSingleton<ChatPipeline>();
+        // Created at start-up so the "anonymous" warning appears when the service starts.
+        builder.Services.AddActivatedSingleton<ApiKeys>();
     }
 }

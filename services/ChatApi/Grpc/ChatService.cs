@@ -5,10 +5,13 @@ using Platform.ServiceDefaults;
 namespace Platform.ChatApi.Grpc;
 
 /// <summary>platform.chat.v1.Chat: the same pipeline as the HTTP API, for internal teams.</summary>
-public sealed class ChatService(ChatPipeline pipeline) : Chat.V1.Chat.ChatBase
+public sealed class ChatService(ChatPipeline pipeline, ApiKeys apiKeys) : Chat.V1.Chat.ChatBase
 {
     public override async Task<CompleteResponse> Complete(CompleteRequest request, ServerCallContext context)
     {
+        var client = apiKeys.Identify(context.RequestHeaders.GetValue("authorization"), context.GetHttpContext().Connection.RemoteIpAddress?.ToString())
+            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "Missing or invalid API key: send metadata authorization: Bearer <key>."));
+
         var turn = new ChatTurn(
             request.Model,
             request.Messages.Select(m => new ChatTurnMessage(m.Role, m.Content)).ToList(),
@@ -22,7 +25,6 @@ public sealed class ChatService(ChatPipeline pipeline) : Chat.V1.Chat.ChatBase
         }
         validator.ThrowIfInvalid();
 
-        var client = "addr:" + (context.GetHttpContext().Connection.RemoteIpAddress?.ToString() ?? "unknown");
         var outcome = await pipeline.CompleteAsync(turn, client, context.CancellationToken);
         if (outcome.Completion is not { } completion)
         {

@@ -15,8 +15,15 @@ public static class ChatCompletionsEndpoint
     public static void MapChatCompletions(this WebApplication app) =>
         app.MapPost("/v1/chat/completions", HandleAsync);
 
-    static async Task<IResult> HandleAsync(HttpContext http, ChatPipeline pipeline, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)
+    static async Task<IResult> HandleAsync(HttpContext http, ChatPipeline pipeline, ApiKeys apiKeys, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)
     {
+        if (apiKeys.Identify(http.Request.Headers.Authorization, http.Connection.RemoteIpAddress?.ToString()) is not { } caller)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            return Error(StatusCodes.Status401Unauthorized, "Missing or invalid API key. Send Authorization: Bearer <key>.",
+                "invalid_request_error", null, "invalid_api_key");
+        }
+
         var maxBytes = options.CurrentValue.MaxRequestBytes;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
         {
@@ -50,7 +57,8 @@ public static class ChatCompletionsEndpoint
             request.Model,
             request.Messages?.Select(m => new ChatTurnMessage(m.Role ?? "", m.Content ?? "")).ToList() ?? [],
             request.Temperature,
-            request.MaxTokens);
+            request.MaxCompletionTokens ?? request.MaxTokens,
+            request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens");
         var problems = pipeline.Validate(turn);
         if (problems.Count > 0)
         {
@@ -59,7 +67,7 @@ public static class ChatCompletionsEndpoint
         }
 
         var stream = request.Stream == true ? new ServerSentChatStream(http.Response) : null;
-        var outcome = await pipeline.CompleteAsync(turn, ClientKey(http), CachePolicyOf(http.Request), stream, cancellationToken);
+        var outcome = await pipeline.CompleteAsync(turn, caller, CachePolicyOf(http.Request), stream, cancellationToken);
         if (stream is { Started: true } && outcome.Completion is { } streamed)
         {
             await stream.FinishAsync(streamed.FinishReason);
@@ -93,9 +101,6 @@ public static class ChatCompletionsEndpoint
     }
 
     static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
-
-    /// <summary>Anonymous callers are limited per client address (API keys arrive with the ChatApi issue).</summary>
-    static string ClientKey(HttpContext http) => "addr:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
     static IResult TooLarge(long maxBytes) =>
         Error(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {maxBytes} bytes.", "invalid_request_error", null, "request_too_large");

@@ -9,6 +9,7 @@ public sealed record ChatCompletionRequest(
     [property: JsonPropertyName("messages")] List<ChatCompletionMessage>? Messages,
     [property: JsonPropertyName("temperature")] double? Temperature,
     [property: JsonPropertyName("max_tokens")] int? MaxTokens,
+    [property: JsonPropertyName("max_completion_tokens")] int? MaxCompletionTokens,
     [property: JsonPropertyName("stream")] bool? Stream,
     [property: JsonPropertyName("user")] string? User);
 

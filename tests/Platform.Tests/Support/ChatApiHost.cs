@@ -10,7 +10,7 @@ public sealed class ChatApiHost(ServiceHost<ChatService> host, Uri httpAddress, 
 
     public GrpcChannel GrpcChannel() => Grpc.Net.Client.GrpcChannel.ForAddress(grpcAddress);
 
-    public static ChatApiHost Start(string rateLimitAddress, string cacheAddress, string modelLatency = "00:00:00")
+    public static ChatApiHost Start(string rateLimitAddress, string cacheAddress, string modelLatency = "00:00:00", string? apiKeys = null)
     {
         var http = new Uri($"http://127.0.0.1:{RedisFixture.FreePort()}");
         var grpc = new Uri($"http://127.0.0.1:{RedisFixture.FreePort()}");
@@ -21,6 +21,7 @@ public sealed class ChatApiHost(ServiceHost<ChatService> host, Uri httpAddress, 
             ["services:ratelimit:http:0"] = rateLimitAddress,
             ["services:cache:http:0"] = cacheAddress,
             ["Chat:Simulated:Latency"] = modelLatency,
+            ["Chat:ApiKeys"] = apiKeys,
         });
         return new ChatApiHost(host, http, grpc);
     }
