@@ -8,6 +8,7 @@ public static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ChatGatewayOptions>().BindConfiguration(ChatGatewayOptions.SectionName);
+        builder.Services.AddOpenApi();
 
         builder.Services.AddPlatformGrpcClient<RateLimit.V1.RateLimiter.RateLimiterClient>("ratelimit");
         builder.Services.AddPlatformGrpcClient<Cache.V1.Cache.CacheClient>("cache");

@@ -10,6 +10,7 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapChatCompletions();
 app.MapModels();
+app.MapApiReference();
 app.MapGrpcService<ChatService>();
 app.Run();
 

@@ -13,7 +13,17 @@ namespace Platform.ChatApi.Http;
 public static class ChatCompletionsEndpoint
 {
     public static void MapChatCompletions(this WebApplication app) =>
-        app.MapPost("/v1/chat/completions", HandleAsync);
+        app.MapPost("/v1/chat/completions", HandleAsync)
+            .WithSummary("Creates a chat completion (OpenAI-compatible)")
+            .WithDescription("Rate limited per API key (or client address); answers cached by a hash of the conversation. " +
+                             "With \"stream\": true the answer is sent as Server-Sent Events. Cache-Control: no-cache, no-store, max-age=N.")
+            .Accepts<ChatCompletionRequest>("application/json")
+            .Produces<ChatCompletionResponse>()
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
     static async Task<IResult> HandleAsync(HttpContext http, ChatPipeline pipeline, ApiKeys apiKeys, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)
     {

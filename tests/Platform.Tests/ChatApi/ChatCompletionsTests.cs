@@ -151,6 +151,21 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
         .Select(d => d.TryGetProperty("content", out var c) ? c.GetString() : ""));
 
     [Fact]
+    public async Task Serves_an_openapi_document_and_a_reference_page()
+    {
+        var (http, _) = await StartChatApiAsync();
+
+        var document = await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var page = await http.GetAsync("/scalar");
+
+        Assert.True(document.GetProperty("paths").TryGetProperty("/v1/chat/completions", out var completions));
+        Assert.True(completions.TryGetProperty("post", out _));
+        Assert.True(document.GetProperty("paths").TryGetProperty("/v1/models", out _));
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
     public async Task Models_lists_the_default_model()
     {
         var (http, _) = await StartChatApiAsync();
