@@ -8,6 +8,9 @@ public sealed class ChatGatewayOptions
     /// <summary>Callers' keys, "name=key;name=key". Empty: anonymous, limited per client address (development).</summary>
     public string? ApiKeys { get; set; }
 
+    /// <summary>Browser origins allowed to call the API from other front ends (CORS), e.g. "https://app.example.com"; "*" for any.</summary>
+    public string[] CorsOrigins { get; set; } = [];
+
     /// <summary>Model used when a request names none.</summary>
     public string DefaultModel { get; set; } = "platform-sim-1";
 

@@ -7,6 +7,7 @@ builder.AddServiceDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();
+app.UseCors();
 app.MapDefaultEndpoints();
 app.MapChatCompletions();
 app.MapModels();

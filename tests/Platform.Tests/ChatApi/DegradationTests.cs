@@ -21,4 +21,28 @@ public sealed class DegradationTests : HostedTest
         Assert.Equal("BYPASS", response.Headers.GetValues("X-Cache").Single());
         Assert.False(response.Headers.Contains("X-RateLimit-Limit"));
     }
+
+    [Fact]
+    public async Task Cors_lets_configured_origins_read_the_cache_and_limit_headers_and_no_others()
+    {
+        var nowhere = $"http://127.0.0.1:{RedisFixture.FreePort()}";
+        var chat = Track(ChatApiHost.Start(nowhere, nowhere, new Dictionary<string, string?> { ["Chat:CorsOrigins:0"] = "https://app.example" }));
+        var http = Track(new HttpClient { BaseAddress = chat.HttpAddress });
+        HttpRequestMessage Preflight(string origin) => new(HttpMethod.Options, "/v1/chat/completions")
+        {
+            Headers = { { "Origin", origin }, { "Access-Control-Request-Method", "POST" }, { "Access-Control-Request-Headers", "content-type,authorization" } },
+        };
+
+        var allowed = await http.SendAsync(Preflight("https://app.example"));
+        var other = await http.SendAsync(Preflight("https://elsewhere.example"));
+        var actual = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Headers = { { "Origin", "https://app.example" } },
+            Content = new StringContent("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", Encoding.UTF8, "application/json"),
+        });
+
+        Assert.Equal("https://app.example", allowed.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(other.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.Contains("X-Cache", actual.Headers.GetValues("Access-Control-Expose-Headers").Single());
+    }
 }
