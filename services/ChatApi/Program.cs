@@ -8,6 +8,8 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 app.UseCors();
+app.UseDefaultFiles();
+app.UseStaticFiles();
 app.MapDefaultEndpoints();
 app.MapChatCompletions();
 app.MapModels();

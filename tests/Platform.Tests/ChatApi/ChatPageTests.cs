@@ -1,0 +1,57 @@
+using Microsoft.Playwright;
+using Platform.Cache.Grpc;
+using Platform.RateLimit.Grpc;
+using Platform.Tests.Support;
+using static Microsoft.Playwright.Assertions;
+
+namespace Platform.Tests.ChatApi;
+
+/// <summary>The web page in a real headless Chromium (Debian's, driven by Playwright), against real services.</summary>
+public sealed class ChatPageTests(GarnetFixture redis) : HostedTest, IClassFixture<GarnetFixture>
+{
+    const string Chromium = "/usr/bin/chromium";
+
+    [Fact]
+    public async Task Streams_a_reply_shows_the_cache_badge_and_waits_out_a_rate_limit_with_a_countdown()
+    {
+        Assert.SkipUnless(File.Exists(Chromium), "Chromium is not installed here (apt-get install chromium); .ci/run installs it.");
+        redis.RequireAvailable();
+        await redis.FlushAsync();
+        // Two requests at once, then one a second: the third request waits about a second.
+        var ratelimit = Start<RateLimiterService>(redis,
+            ("RateLimit:Policies:chat:Algorithm", "TokenBucket"), ("RateLimit:Policies:chat:Limit", "60"),
+            ("RateLimit:Policies:chat:Window", "00:01:00"), ("RateLimit:Policies:chat:Burst", "2"));
+        var cache = Start<CacheService>(redis);
+        var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString()));
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(chat.HttpAddress.ToString());
+        var answers = page.Locator(".message.assistant");
+
+        async Task AskAsync(string text)
+        {
+            await page.FillAsync("#question", text);
+            await page.ClickAsync("#send");
+        }
+
+        await AskAsync("hello from the page");
+        await Expect(answers.Nth(0)).ToContainTextAsync("hello from the page");
+        await Expect(answers.Nth(0).Locator(".badge")).ToHaveAttributeAsync("data-cache", "MISS");
+
+        await AskAsync("hello from the page");
+        await Expect(answers.Nth(1).Locator(".badge")).ToHaveAttributeAsync("data-cache", "HIT");
+        await Expect(answers.Nth(1)).ToContainTextAsync("hello from the page");
+
+        await AskAsync("one more, please");
+        await Expect(page.Locator("#status")).ToContainTextAsync("Retrying in");
+        await Expect(answers.Nth(2)).ToContainTextAsync("one more, please", new() { Timeout = 15_000 });
+        await Expect(answers.Nth(2).Locator(".badge")).ToHaveAttributeAsync("data-cache", "MISS");
+    }
+}
