@@ -9,29 +9,9 @@ public sealed class ChatService(ChatPipeline pipeline, ApiKeys apiKeys) : Chat.V
 {
     public override async Task<CompleteResponse> Complete(CompleteRequest request, ServerCallContext context)
     {
-        var client = apiKeys.Identify(context.RequestHeaders.GetValue("authorization"), context.GetHttpContext().Connection.RemoteIpAddress?.ToString())
-            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "Missing or invalid API key: send metadata authorization: Bearer <key>."));
-
-        var turn = new ChatTurn(
-            request.Model,
-            request.Messages.Select(m => new ChatTurnMessage(m.Role, m.Content)).ToList(),
-            request.HasTemperature ? request.Temperature : null,
-            request.HasMaxTokens ? (int)Math.Min(request.MaxTokens, int.MaxValue) : null);
-
-        var validator = new RequestValidator();
-        foreach (var (field, problem) in pipeline.Validate(turn))
-        {
-            validator.Check(false, field, problem);
-        }
-        validator.ThrowIfInvalid();
-
+        var (turn, client) = Admit(request, context);
         var outcome = await pipeline.CompleteAsync(turn, client, context.CancellationToken);
-        if (outcome.Completion is not { } completion)
-        {
-            throw GrpcErrors.ResourceExhausted(
-                $"Rate limit reached for policy '{outcome.RateLimit.Policy}'.",
-                outcome.RateLimit.RetryAfter, client, $"{outcome.RateLimit.Limit} requests per window");
-        }
+        var completion = outcome.Completion ?? throw RateLimited(outcome, client);
 
         return new CompleteResponse
         {
@@ -48,4 +28,39 @@ public sealed class ChatService(ChatPipeline pipeline, ApiKeys apiKeys) : Chat.V
             Cached = outcome.Cache == CacheStatus.Hit,
         };
     }
+
+    public override async Task StreamComplete(CompleteRequest request, IServerStreamWriter<CompleteChunk> responseStream, ServerCallContext context)
+    {
+        var (turn, client) = Admit(request, context);
+        var stream = new GrpcChatStream(responseStream);
+        var outcome = await pipeline.CompleteAsync(turn, client, CachePolicy.Default, stream, context.CancellationToken);
+        var completion = outcome.Completion ?? throw RateLimited(outcome, client);
+        await stream.FinishAsync(completion.FinishReason);
+    }
+
+    /// <summary>Authenticates and validates a request; returns it as a turn and the caller's rate-limit identity.</summary>
+    (ChatTurn Turn, string Client) Admit(CompleteRequest request, ServerCallContext context)
+    {
+        var client = apiKeys.Identify(context.RequestHeaders.GetValue("authorization"), context.GetHttpContext().Connection.RemoteIpAddress?.ToString())
+            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "Missing or invalid API key: send metadata authorization: Bearer <key>."));
+
+        var turn = new ChatTurn(
+            request.Model,
+            request.Messages.Select(m => new ChatTurnMessage(m.Role, m.Content)).ToList(),
+            request.HasTemperature ? request.Temperature : null,
+            request.HasMaxTokens ? (int)Math.Min(request.MaxTokens, int.MaxValue) : null);
+
+        var validator = new RequestValidator();
+        foreach (var (field, problem) in pipeline.Validate(turn))
+        {
+            validator.Check(false, field, problem);
+        }
+        validator.ThrowIfInvalid();
+        return (turn, client);
+    }
+
+    static RpcException RateLimited(ChatOutcome outcome, string client) =>
+        GrpcErrors.ResourceExhausted(
+            $"Rate limit reached for policy '{outcome.RateLimit.Policy}'.",
+            outcome.RateLimit.RetryAfter, client, $"{outcome.RateLimit.Limit} requests per window");
 }

@@ -166,6 +166,36 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
     }
 
     [Fact]
+    public async Task Grpc_stream_complete_streams_the_same_answer_and_replays_it_from_the_cache()
+    {
+        var (_, grpc) = await StartChatApiAsync(chatLimit: 100);
+        var request = new CompleteRequest { Messages = { new Message { Role = "user", Content = "stream over gRPC " + Guid.NewGuid() } } };
+
+        async Task<List<CompleteChunk>> StreamAsync()
+        {
+            using var call = grpc.StreamComplete(request);
+            var chunks = new List<CompleteChunk>();
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync())
+            {
+                chunks.Add(chunk);
+            }
+            return chunks;
+        }
+
+        var fresh = await StreamAsync();
+        var replayed = await StreamAsync();
+        var whole = await grpc.CompleteAsync(request);
+
+        Assert.False(fresh[0].Cached);
+        Assert.True(replayed[0].Cached);
+        Assert.Equal("stop", fresh[^1].FinishReason);
+        Assert.True(fresh.Count > 4);
+        Assert.Equal(whole.Content, string.Concat(fresh.Select(c => c.Content)));
+        Assert.Equal(whole.Content, string.Concat(replayed.Select(c => c.Content)));
+        Assert.All(fresh, c => Assert.Equal(whole.Id, c.Id));
+    }
+
+    [Fact]
     public async Task Models_lists_the_default_model()
     {
         var (http, _) = await StartChatApiAsync();
