@@ -31,6 +31,14 @@ if (!string.IsNullOrEmpty(builder.Configuration["Parameters:chat-api-keys"]))
     chatapi.WithEnvironment("Chat__ApiKeys", builder.AddParameter("chat-api-keys", secret: true));
 }
 
+// An OpenAI-compatible provider instead of the embedded simulated model, when its endpoint is configured.
+if (!string.IsNullOrEmpty(builder.Configuration["Parameters:chat-upstream-endpoint"]))
+{
+    chatapi.WithEnvironment("Chat__Upstream__Endpoint", builder.AddParameter("chat-upstream-endpoint"))
+        .WithEnvironment("Chat__Upstream__Model", builder.AddParameter("chat-upstream-model"))
+        .WithEnvironment("Chat__Upstream__ApiKey", builder.AddParameter("chat-upstream-key", secret: true));
+}
+
 var app = builder.Build();
 redis.LogChoice(app);
 app.Run();

@@ -11,8 +11,14 @@ public sealed class ChatGatewayOptions
     /// <summary>Browser origins allowed to call the API from other front ends (CORS), e.g. "https://app.example.com"; "*" for any.</summary>
     public string[] CorsOrigins { get; set; } = [];
 
-    /// <summary>Model used when a request names none.</summary>
+    /// <summary>The simulated model's name, used when no upstream model is configured.</summary>
     public string DefaultModel { get; set; } = "platform-sim-1";
+
+    /// <summary>An OpenAI-compatible provider; when Endpoint and Model are set it answers instead of the simulated model.</summary>
+    public UpstreamOptions Upstream { get; set; } = new();
+
+    /// <summary>The one model this gateway serves: the upstream model when configured, else the simulated one.</summary>
+    public string ModelName => Upstream.IsConfigured ? Upstream.Model! : DefaultModel;
 
     /// <summary>RateLimit policy checked once per request.</summary>
     public string RequestsPolicy { get; set; } = "chat";
@@ -40,6 +46,22 @@ public sealed class ChatGatewayOptions
 
     /// <summary>The embedded simulated model, used when no upstream provider is configured.</summary>
     public SimulatedModelOptions Simulated { get; set; } = new();
+}
+
+public sealed class UpstreamOptions
+{
+    /// <summary>Base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1.</summary>
+    public string? Endpoint { get; set; }
+
+    public string? ApiKey { get; set; }
+
+    /// <summary>The provider's model name, e.g. gpt-4o-mini.</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Longest wait for the provider's answer.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(Endpoint) && !string.IsNullOrWhiteSpace(Model);
 }
 
 public sealed class SimulatedModelOptions

@@ -62,9 +62,9 @@ public sealed partial class ChatPipeline(
     {
         var settings = options.CurrentValue;
         var problems = new List<(string, string)>();
-        if (turn.Model is { Length: > 0 } requested && requested != settings.DefaultModel)
+        if (turn.Model is { Length: > 0 } requested && requested != settings.ModelName)
         {
-            problems.Add(("model", $"unknown model '{requested}'; available: {settings.DefaultModel}"));
+            problems.Add(("model", $"unknown model '{requested}'; available: {settings.ModelName}"));
         }
         if (turn.Messages.Count == 0 || turn.Messages.Count > settings.MaxMessages)
         {
@@ -106,7 +106,7 @@ public sealed partial class ChatPipeline(
             return new ChatOutcome(limit, null, CacheStatus.Bypass);
         }
 
-        var model = string.IsNullOrEmpty(turn.Model) ? settings.DefaultModel : turn.Model;
+        var model = settings.ModelName;
         var cacheKey = ResponseCacheKey(model, turn);
         var (cached, leaseToken, cacheWorks) = cachePolicy switch
         {

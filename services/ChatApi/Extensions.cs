@@ -1,10 +1,25 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 using Platform.ChatApi.Model;
 
 namespace Platform.ChatApi;
 
 public static class Extensions
 {
+    /// <summary>The upstream OpenAI-compatible provider when one is configured, else the embedded simulated model.</summary>
+    static IChatClient CreateModel(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptionsMonitor<ChatGatewayOptions>>();
+        var upstream = options.CurrentValue.Upstream;
+        if (!upstream.IsConfigured)
+        {
+            return new SimulatedChatClient(options, services.GetRequiredService<TimeProvider>());
+        }
+        var client = new OpenAI.Chat.ChatClient(upstream.Model, new System.ClientModel.ApiKeyCredential(upstream.ApiKey ?? "none"),
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(upstream.Endpoint!), NetworkTimeout = upstream.Timeout });
+        return client.AsIChatClient();
+    }
+
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ChatGatewayOptions>().BindConfiguration(ChatGatewayOptions.SectionName);
@@ -28,9 +43,7 @@ public static class Extensions
         builder.Services.AddPlatformGrpcClient<RateLimit.V1.RateLimiter.RateLimiterClient>("ratelimit");
         builder.Services.AddPlatformGrpcClient<Cache.V1.Cache.CacheClient>("cache");
 
-        builder.Services.AddChatClient(services => new SimulatedChatClient(
-                services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<ChatGatewayOptions>>(),
-                services.GetRequiredService<TimeProvider>()))
+        builder.Services.AddChatClient(CreateModel)
             .UseOpenTelemetry(sourceName: Platform.ServiceDefaults.PlatformTelemetry.ActivitySourceName);
         builder.Services.AddSingleton<ChatPipeline>();
         // Created at start-up so the "anonymous" warning appears when the service starts.

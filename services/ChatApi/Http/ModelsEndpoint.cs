@@ -8,7 +8,7 @@ public static class ModelsEndpoint
 {
     public static void MapModels(this WebApplication app) =>
         app.MapGet("/v1/models", (IOptionsMonitor<ChatGatewayOptions> options) =>
-            Results.Json(new ModelList("list", [new ModelInfo(options.CurrentValue.DefaultModel, "model", 0, "platform")])))
+            Results.Json(new ModelList("list", [new ModelInfo(options.CurrentValue.ModelName, "model", 0, "platform")])))
             .WithSummary("Lists the models (OpenAI-compatible)");
 
     sealed record ModelList(
