@@ -72,10 +72,12 @@ public static class Extensions
     /// Registers a typed gRPC client for another Platform service, addressed by its Aspire resource
     /// name ("http://ratelimit") and resolved through service discovery.
     /// </summary>
-    public static IHttpClientBuilder AddPlatformGrpcClient<TClient>(this IServiceCollection services, string serviceName)
+    /// <param name="name">A client name, when one client type talks to several services.</param>
+    public static IHttpClientBuilder AddPlatformGrpcClient<TClient>(this IServiceCollection services, string serviceName, string? name = null)
         where TClient : class
     {
-        return services.AddGrpcClient<TClient>(options => options.Address = new Uri($"http://{serviceName}"));
+        Action<Grpc.Net.ClientFactory.GrpcClientFactoryOptions> address = options => options.Address = new Uri($"http://{serviceName}");
+        return name is null ? services.AddGrpcClient<TClient>(address) : services.AddGrpcClient<TClient>(name, address);
     }
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)

@@ -42,6 +42,8 @@ public static class Extensions
 
         builder.Services.AddPlatformGrpcClient<RateLimit.V1.RateLimiter.RateLimiterClient>("ratelimit");
         builder.Services.AddPlatformGrpcClient<Cache.V1.Cache.CacheClient>("cache");
+        builder.Services.AddDependencyHealthCheck("ratelimit", "requests are allowed without rate limiting (fail open)");
+        builder.Services.AddDependencyHealthCheck("cache", "answers are not cached (X-Cache: BYPASS)");
 
         builder.Services.AddChatClient(CreateModel)
             .UseOpenTelemetry(sourceName: Platform.ServiceDefaults.PlatformTelemetry.ActivitySourceName);

@@ -20,6 +20,9 @@ public sealed class DegradationTests : HostedTest
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("BYPASS", response.Headers.GetValues("X-Cache").Single());
         Assert.False(response.Headers.Contains("X-RateLimit-Limit"));
+        var health = await http.GetAsync("/health", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode); // still serving...
+        Assert.Equal("Degraded", await health.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)); // ...with less
     }
 
     [Fact]
