@@ -23,6 +23,15 @@ public sealed class ChatGatewayOptions
     /// <summary>RateLimit policy checked once per request.</summary>
     public string RequestsPolicy { get; set; } = "chat";
 
+    /// <summary>RateLimit policy charged with each request's tokens (estimated up front, settled after).</summary>
+    public string TokensPolicy { get; set; } = "chat-tokens";
+
+    /// <summary>Completion tokens assumed for the up-front charge when a request sets no max_tokens.</summary>
+    public int EstimatedCompletionTokens { get; set; } = 256;
+
+    /// <summary>Largest prompt, in estimated tokens (one per word).</summary>
+    public int MaxPromptTokens { get; set; } = 65536;
+
     /// <summary>Cache namespace for replies.</summary>
     public string CacheNamespace { get; set; } = "chat";
 

@@ -30,8 +30,12 @@ public sealed record CachePolicy(bool Read, bool Write, TimeSpan? Ttl)
     public static readonly CachePolicy Default = new(true, true, null);
 }
 
-/// <summary>The rate-limit decision for a request; Degraded when RateLimit could not be asked.</summary>
-public sealed record RateLimitState(string Policy, bool Allowed, uint Limit, uint Remaining, TimeSpan ResetAfter, TimeSpan RetryAfter, bool Degraded);
+/// <summary>
+/// The rate-limit decision for a request: the requests policy's numbers when allowed, the denying
+/// policy's when not; Degraded when RateLimit could not be asked. Tokens: the tokens-per-window budget.
+/// </summary>
+public sealed record RateLimitState(string Policy, bool Allowed, uint Limit, uint Remaining, TimeSpan ResetAfter, TimeSpan RetryAfter, bool Degraded,
+    uint? TokensLimit = null, uint? TokensRemaining = null);
 
 /// <summary>Receives a streamed answer: once the decision is made (before the first piece), then each piece.</summary>
 public interface IChatStreamSink
@@ -89,6 +93,10 @@ public sealed partial class ChatPipeline(
         {
             problems.Add((turn.MaxTokensField, "must be between 1 and 32768"));
         }
+        if (turn.Messages.Sum(m => TokenEstimate.Count(m.Content)) > settings.MaxPromptTokens)
+        {
+            problems.Add(("messages", $"at most {settings.MaxPromptTokens} tokens in all (estimated one per word)"));
+        }
         return problems;
     }
 
@@ -100,7 +108,8 @@ public sealed partial class ChatPipeline(
     public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CachePolicy cachePolicy, IChatStreamSink? stream, CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue;
-        var limit = await CheckRateLimitAsync(settings.RequestsPolicy, clientKey, cancellationToken);
+        var estimatedTokens = EstimateTokens(turn, settings);
+        var limit = await CheckRateLimitAsync(settings, clientKey, estimatedTokens, cancellationToken);
         if (!limit.Allowed)
         {
             return new ChatOutcome(limit, null, CacheStatus.Bypass);
@@ -148,6 +157,7 @@ public sealed partial class ChatPipeline(
             await AbandonAsync(settings, cacheKey, leaseToken); // let a waiting caller try at once
             throw;
         }
+        await SettleTokensAsync(settings, clientKey, completion.PromptTokens + completion.CompletionTokens - (long)estimatedTokens);
         var ttl = cachePolicy.Ttl ?? settings.CacheTtl;
         var stored = cacheWorks && cachePolicy.Write && await WriteCacheAsync(settings, cacheKey, leaseToken, ttl, completion, cancellationToken);
         // MISS: the cache was read and did not have it. BYPASS: the cache was skipped or unavailable.
@@ -155,20 +165,54 @@ public sealed partial class ChatPipeline(
         return new ChatOutcome(limit, completion, status);
     }
 
-    async Task<RateLimitState> CheckRateLimitAsync(string policy, string clientKey, CancellationToken cancellationToken)
+    /// <summary>Tokens a request is charged up front: its prompt plus the most it may generate.</summary>
+    static uint EstimateTokens(ChatTurn turn, ChatGatewayOptions settings) =>
+        (uint)(turn.Messages.Sum(m => TokenEstimate.Count(m.Content)) + (turn.MaxTokens ?? settings.EstimatedCompletionTokens));
+
+    /// <summary>Requests per window and tokens per window in one CheckMany: both pass, or nothing is charged.</summary>
+    async Task<RateLimitState> CheckRateLimitAsync(ChatGatewayOptions settings, string clientKey, uint estimatedTokens, CancellationToken cancellationToken)
     {
         try
         {
-            var decision = await rateLimiter.CheckAsync(new CheckRequest { Policy = policy, Key = clientKey },
-                deadline: Deadline(), cancellationToken: cancellationToken);
-            return new RateLimitState(policy, decision.Allowed, decision.Limit, decision.Remaining,
-                decision.ResetAfter.ToTimeSpan(), decision.RetryAfter.ToTimeSpan(), Degraded: false);
+            var reply = await rateLimiter.CheckManyAsync(new CheckManyRequest
+            {
+                AllOrNothing = true,
+                Checks =
+                {
+                    new CheckRequest { Policy = settings.RequestsPolicy, Key = clientKey },
+                    new CheckRequest { Policy = settings.TokensPolicy, Key = clientKey, Cost = estimatedTokens },
+                },
+            }, deadline: Deadline(), cancellationToken: cancellationToken);
+            var (requests, tokens) = (reply.Results[0], reply.Results[1]);
+            var decisive = reply.Allowed ? requests : reply.Results.First(r => !r.Allowed);
+            return new RateLimitState(decisive.Policy, reply.Allowed, decisive.Limit, decisive.Remaining,
+                decisive.ResetAfter.ToTimeSpan(), decisive.RetryAfter.ToTimeSpan(), Degraded: false, tokens.Limit, tokens.Remaining);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             // Fail open: a rate limiter outage must not take chat down with it.
             LogRateLimitUnavailable(e.StatusCode, e.Status.Detail);
-            return new RateLimitState(policy, true, 0, 0, TimeSpan.Zero, TimeSpan.Zero, Degraded: true);
+            return new RateLimitState(settings.RequestsPolicy, true, 0, 0, TimeSpan.Zero, TimeSpan.Zero, Degraded: true);
+        }
+    }
+
+    /// <summary>
+    /// Charges the tokens used beyond the estimate once the answer is known. Best effort: it never fails a
+    /// request that has been answered, and an answer shorter than its estimate is not refunded.
+    /// </summary>
+    async Task SettleTokensAsync(ChatGatewayOptions settings, string clientKey, long extraTokens)
+    {
+        if (extraTokens <= 0)
+        {
+            return;
+        }
+        try
+        {
+            await rateLimiter.CheckAsync(new CheckRequest { Policy = settings.TokensPolicy, Key = clientKey, Cost = (uint)extraTokens }, deadline: Deadline());
+        }
+        catch (RpcException e)
+        {
+            LogRateLimitUnavailable(e.StatusCode, e.Status.Detail);
         }
     }
 

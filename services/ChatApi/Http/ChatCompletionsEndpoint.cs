@@ -88,7 +88,7 @@ public static class ChatCompletionsEndpoint
         {
             http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(outcome.RateLimit.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             return Error(StatusCodes.Status429TooManyRequests,
-                $"Rate limit reached for policy '{outcome.RateLimit.Policy}' ({outcome.RateLimit.Limit} requests per window). Retry after {outcome.RateLimit.RetryAfter.TotalSeconds:0.#} s.",
+                $"Rate limit reached for policy '{outcome.RateLimit.Policy}' (limit {outcome.RateLimit.Limit} per window). Retry after {outcome.RateLimit.RetryAfter.TotalSeconds:0.#} s.",
                 "rate_limit_exceeded", null, "rate_limit_exceeded");
         }
 
@@ -138,5 +138,11 @@ public static class RateLimitHeaders
         headers["X-RateLimit-Reset"] = window.ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Policy"] = $"\"{state.Policy}\";q={state.Limit}";
         headers["RateLimit"] = $"\"{state.Policy}\";r={state.Remaining};t={window}";
+        if (state.TokensLimit is { } tokensLimit)
+        {
+            // OpenAI's names for the token budget, so SDKs that read them keep working.
+            headers["X-RateLimit-Limit-Tokens"] = tokensLimit.ToString(CultureInfo.InvariantCulture);
+            headers["X-RateLimit-Remaining-Tokens"] = state.TokensRemaining.GetValueOrDefault().ToString(CultureInfo.InvariantCulture);
+        }
     }
 }

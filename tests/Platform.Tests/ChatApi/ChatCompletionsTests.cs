@@ -20,12 +20,14 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
 {
     const int ChatLimit = 3;
 
-    async Task<(HttpClient Http, Platform.Chat.V1.Chat.ChatClient Grpc)> StartChatApiAsync(int chatLimit = ChatLimit, string modelLatency = "00:00:00")
+    async Task<(HttpClient Http, Platform.Chat.V1.Chat.ChatClient Grpc)> StartChatApiAsync(
+        int chatLimit = ChatLimit, string modelLatency = "00:00:00", params (string, string?)[] moreRateLimitSettings)
     {
         redis.RequireAvailable();
         // Every test calls from 127.0.0.1, so each starts with fresh limits and an empty cache.
         await redis.FlushAsync();
-        var ratelimit = Start<RateLimiterService>(redis, ("RateLimit:Policies:chat:Limit", chatLimit.ToString()), ("RateLimit:Policies:chat:Window", "01:00:00"));
+        var ratelimit = Start<RateLimiterService>(redis,
+            [("RateLimit:Policies:chat:Limit", chatLimit.ToString()), ("RateLimit:Policies:chat:Window", "01:00:00"), .. moreRateLimitSettings]);
         var cache = Start<CacheService>(redis);
         var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString(), modelLatency));
         return (Track(new HttpClient { BaseAddress = chat.HttpAddress }), new Platform.Chat.V1.Chat.ChatClient(chat.GrpcChannel()));
@@ -205,6 +207,27 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
 
         Assert.Equal("list", models.GetProperty("object").GetString());
         Assert.Equal("platform-sim-1", models.GetProperty("data")[0].GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Tokens_per_window_are_charged_up_front_with_requests_in_one_all_or_nothing_check()
+    {
+        var (http, _) = await StartChatApiAsync(chatLimit: 10, moreRateLimitSettings:
+            [("RateLimit:Policies:chat-tokens:Limit", "60"), ("RateLimit:Policies:chat-tokens:Window", "01:00:00")]);
+        StringContent Ask(string text, int maxTokens) => new(
+            JsonSerializer.Serialize(new { max_tokens = maxTokens, messages = new[] { new { role = "user", content = text } } }), Encoding.UTF8, "application/json");
+
+        var first = await http.PostAsync("/v1/chat/completions", Ask("four words right here", 40));   // 4 + 40 = 44 of 60
+        var second = await http.PostAsync("/v1/chat/completions", Ask("four more words here", 40));   // 44 > 16 left
+        var third = await http.PostAsync("/v1/chat/completions", Ask("a short one", 5));              // 3 + 5 = 8
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("16", first.Headers.GetValues("X-RateLimit-Remaining-Tokens").Single());
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Equal("\"chat-tokens\";q=60", second.Headers.GetValues("RateLimit-Policy").Single());
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.Equal("8", third.Headers.GetValues("X-RateLimit-Remaining").Single()); // the denied request cost no request
+        Assert.Equal("8", third.Headers.GetValues("X-RateLimit-Remaining-Tokens").Single());
     }
 
     [Fact]
