@@ -13,6 +13,7 @@ app.UseStaticFiles();
 app.MapDefaultEndpoints();
 app.MapChatCompletions();
 app.MapModels();
+app.MapDebugScaling();
 app.MapApiReference();
 app.MapGrpcService<ChatService>();
 app.Run();

@@ -99,3 +99,21 @@ form.addEventListener('submit', async event => {
     send.disabled = false;
   }
 });
+
+// ?debug=scaling: a live panel of rate-limit policies, cache numbers and this replica's hardware.
+if (new URLSearchParams(location.search).get('debug') === 'scaling') {
+  const panel = document.getElementById('debug');
+  const data = document.getElementById('debug-data');
+  panel.hidden = false;
+  const refresh = async () => {
+    const headers = apiKey.value ? { authorization: `Bearer ${apiKey.value}` } : {};
+    try {
+      const response = await fetch('/debug/scaling', { headers });
+      data.textContent = JSON.stringify(await response.json(), null, 2);
+    } catch (error) {
+      data.textContent = `Could not load /debug/scaling: ${error.message}`;
+    }
+  };
+  refresh();
+  setInterval(refresh, 2000);
+}

@@ -199,6 +199,21 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
     }
 
     [Fact]
+    public async Task Debug_scaling_shows_policies_cache_numbers_and_the_replica()
+    {
+        var (http, _) = await StartChatApiAsync(chatLimit: 100);
+        await http.PostAsync("/v1/chat/completions", Question("count me"));
+        await http.PostAsync("/v1/chat/completions", Question("count me"));
+
+        var debug = await http.GetFromJsonAsync<JsonElement>("/debug/scaling");
+
+        Assert.True(debug.GetProperty("replica").GetProperty("cores").GetInt32() >= 1);
+        Assert.Contains(debug.GetProperty("rateLimit").EnumerateArray(), p => p.GetProperty("name").GetString() == "chat-tokens");
+        Assert.Equal(1, debug.GetProperty("cache").GetProperty("hits").GetInt32());
+        Assert.Equal(1, debug.GetProperty("cache").GetProperty("fills").GetInt32());
+    }
+
+    [Fact]
     public async Task Models_lists_the_default_model()
     {
         var (http, _) = await StartChatApiAsync();

@@ -12,7 +12,7 @@ public sealed class ChatPageTests(GarnetFixture redis) : HostedTest, IClassFixtu
     const string Chromium = "/usr/bin/chromium";
 
     [Fact]
-    public async Task Streams_a_reply_shows_the_cache_badge_and_waits_out_a_rate_limit_with_a_countdown()
+    public async Task Streams_a_reply_shows_the_cache_badge_waits_out_a_rate_limit_and_opens_the_scaling_panel()
     {
         Assert.SkipUnless(File.Exists(Chromium), "Chromium is not installed here (apt-get install chromium); .ci/run installs it.");
         redis.RequireAvailable();
@@ -53,5 +53,9 @@ public sealed class ChatPageTests(GarnetFixture redis) : HostedTest, IClassFixtu
         await Expect(page.Locator("#status")).ToContainTextAsync("Retrying in");
         await Expect(answers.Nth(2)).ToContainTextAsync("one more, please", new() { Timeout = 15_000 });
         await Expect(answers.Nth(2).Locator(".badge")).ToHaveAttributeAsync("data-cache", "MISS");
+
+        await page.GotoAsync(new Uri(chat.HttpAddress, "/?debug=scaling").ToString());
+        await Expect(page.Locator("#debug")).ToBeVisibleAsync();
+        await Expect(page.Locator("#debug-data")).ToContainTextAsync("chat-tokens");
     }
 }

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Platform.Cache.V1;
+using Platform.RateLimit.V1;
+
+namespace Platform.ChatApi.Http;
+
+/// <summary>
+/// GET /debug/scaling: what the page's ?debug=scaling panel shows — this replica's hardware, the rate-limit
+/// policies in force and the response cache's numbers across replicas. A dependency that cannot be asked
+/// shows as an error string; the endpoint itself still answers.
+/// </summary>
+public static class DebugScalingEndpoint
+{
+    public static void MapDebugScaling(this WebApplication app) =>
+        app.MapGet("/debug/scaling", async (HttpContext http, ApiKeys apiKeys, RateLimiter.RateLimiterClient rateLimiter,
+            Cache.V1.Cache.CacheClient cache, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken) =>
+        {
+            if (apiKeys.Identify(http.Request.Headers.Authorization, http.Connection.RemoteIpAddress?.ToString()) is null)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "invalid_api_key", detail: "Missing or invalid API key.");
+            }
+            var deadline = DateTime.UtcNow.AddSeconds(2);
+            var process = Process.GetCurrentProcess();
+            return Results.Json(new
+            {
+                replica = new
+                {
+                    machine = Environment.MachineName,
+                    process = Environment.ProcessId,
+                    cores = Environment.ProcessorCount,
+                    memoryAvailableBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+                    workingSetBytes = process.WorkingSet64,
+                    uptimeSeconds = (long)(DateTime.Now - process.StartTime).TotalSeconds,
+                },
+                rateLimit = await Ask(async () => (await rateLimiter.ListPoliciesAsync(new ListPoliciesRequest(), deadline: deadline, cancellationToken: cancellationToken))
+                    .Policies.Select(p => new { p.Name, algorithm = p.Algorithm.ToString(), p.Limit, windowSeconds = p.Window?.ToTimeSpan().TotalSeconds, p.Burst, p.Shadow, failureMode = p.FailureMode.ToString() })),
+                cache = await Ask(async () => await cache.GetStatsAsync(new GetStatsRequest { Namespace = options.CurrentValue.CacheNamespace }, deadline: deadline, cancellationToken: cancellationToken)),
+                audioQueue = "queue statistics arrive with the AudioQueue service's GetStats",
+            });
+        }).WithSummary("Scaling diagnostics for the ?debug=scaling panel");
+
+    static async Task<object> Ask(Func<Task<object>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RpcException e)
+        {
+            return $"unavailable: {e.StatusCode} {e.Status.Detail}";
+        }
+    }
+}
