@@ -21,7 +21,7 @@ public static class Extensions
     const string AlivenessEndpointPath = "/alive";
     const string LiveTag = "live";
 
-    /// <summary>Telemetry, health checks, service discovery, HttpClient and gRPC client resilience, gRPC hosting.</summary>
+    /// <summary>Telemetry, health checks, service discovery, HttpClient resilience (gRPC clients: see AddPlatformGrpcClient), gRPC hosting.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
@@ -72,12 +72,39 @@ public static class Extensions
     /// Registers a typed gRPC client for another Platform service, addressed by its Aspire resource
     /// name ("http://ratelimit") and resolved through service discovery.
     /// </summary>
+    /// <remarks>
+    /// gRPC clients get gRPC's own retry policy (UNAVAILABLE, with backoff) instead of the HttpClient
+    /// standard resilience handler: that handler's per-attempt and total timeouts would cut long calls
+    /// (a Lookup waiting for another caller's Fill, server streams). Each call sets its own deadline.
+    /// </remarks>
     /// <param name="name">A client name, when one client type talks to several services.</param>
     public static IHttpClientBuilder AddPlatformGrpcClient<TClient>(this IServiceCollection services, string serviceName, string? name = null)
         where TClient : class
     {
         Action<Grpc.Net.ClientFactory.GrpcClientFactoryOptions> address = options => options.Address = new Uri($"http://{serviceName}");
-        return name is null ? services.AddGrpcClient<TClient>(address) : services.AddGrpcClient<TClient>(name, address);
+        var client = name is null ? services.AddGrpcClient<TClient>(address) : services.AddGrpcClient<TClient>(name, address);
+#pragma warning disable EXTEXP0001 // Experimental, and the supported way to opt one client out of ConfigureHttpClientDefaults.
+        client.RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+        client.ConfigureChannel(channel => channel.ServiceConfig = new Grpc.Net.Client.Configuration.ServiceConfig
+        {
+            MethodConfigs =
+            {
+                new Grpc.Net.Client.Configuration.MethodConfig
+                {
+                    Names = { Grpc.Net.Client.Configuration.MethodName.Default },
+                    RetryPolicy = new Grpc.Net.Client.Configuration.RetryPolicy
+                    {
+                        MaxAttempts = 3,
+                        InitialBackoff = TimeSpan.FromMilliseconds(100),
+                        MaxBackoff = TimeSpan.FromSeconds(1),
+                        BackoffMultiplier = 2,
+                        RetryableStatusCodes = { Grpc.Core.StatusCode.Unavailable },
+                    },
+                },
+            },
+        });
+        return client;
     }
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)

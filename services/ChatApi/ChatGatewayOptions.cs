@@ -8,6 +8,9 @@ public sealed class ChatGatewayOptions
     /// <summary>Callers' keys, "name=key;name=key". Empty: anonymous, limited per client address (development).</summary>
     public string? ApiKeys { get; set; }
 
+    /// <summary>Serve GET /debug/scaling (replica details, policies, cache numbers). On in Development only.</summary>
+    public bool ScalingDebug { get; set; }
+
     /// <summary>Browser origins allowed to call the API from other front ends (CORS), e.g. "https://app.example.com"; "*" for any.</summary>
     public string[] CorsOrigins { get; set; } = [];
 
@@ -31,6 +34,9 @@ public sealed class ChatGatewayOptions
 
     /// <summary>Largest prompt, in estimated tokens (one per word).</summary>
     public int MaxPromptTokens { get; set; } = 65536;
+
+    /// <summary>Largest max_tokens accepted. MaxPromptTokens + MaxCompletionTokens must fit the tokens policy's burst.</summary>
+    public int MaxCompletionTokens { get; set; } = 32768;
 
     /// <summary>Cache namespace for replies.</summary>
     public string CacheNamespace { get; set; } = "chat";

@@ -44,6 +44,15 @@ public interface IChatStreamSink
     Task PieceAsync(string text);
 }
 
+/// <summary>
+/// A request that cannot be answered because something behind the gateway failed: the model (Upstream:
+/// HTTP 502) or a misconfigured dependency (HTTP 503). The message is safe to show to the caller.
+/// </summary>
+public sealed class ChatUnavailableException(bool upstream, string message, Exception inner) : Exception(message, inner)
+{
+    public bool Upstream => upstream;
+}
+
 /// <summary>Completion is null when the request was rate limited.</summary>
 public sealed record ChatOutcome(RateLimitState RateLimit, ChatCompletion? Completion, CacheStatus Cache);
 
@@ -97,6 +106,10 @@ public sealed partial class ChatPipeline(
         {
             problems.Add(("messages", $"at most {settings.MaxPromptTokens} tokens in all (estimated one per word)"));
         }
+        if (turn.MaxTokens > settings.MaxCompletionTokens)
+        {
+            problems.Add((turn.MaxTokensField, $"at most {settings.MaxCompletionTokens} on this gateway"));
+        }
         return problems;
     }
 
@@ -140,29 +153,42 @@ public sealed partial class ChatPipeline(
 
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = time.GetUtcNow().ToUnixTimeSeconds();
-        if (stream is not null)
-        {
-            // Headers go out before the answer exists, so a stream reports what was intended: MISS when the
-            // cache was read (the answer will be stored), BYPASS when it was skipped or unavailable.
-            await stream.StartAsync(limit, cacheWorks && cachePolicy.Read ? CacheStatus.Miss : CacheStatus.Bypass, id, model, created);
-        }
-
-        ChatCompletion completion;
+        var filled = false;
         try
         {
-            completion = await AskModelAsync(id, created, model, turn, stream, cancellationToken);
+            if (stream is not null)
+            {
+                // Headers go out before the answer exists, so a stream reports what was intended: MISS when the
+                // cache was read (the answer will be stored), BYPASS when it was skipped or unavailable.
+                await stream.StartAsync(limit, cacheWorks && cachePolicy.Read ? CacheStatus.Miss : CacheStatus.Bypass, id, model, created);
+            }
+
+            ChatCompletion completion;
+            try
+            {
+                completion = await AskModelAsync(id, created, model, turn, stream, cancellationToken);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ChatUnavailableException)
+            {
+                LogModelFailed(e.GetType().Name, e.Message);
+                throw new ChatUnavailableException(true, "The model failed to answer; try again.", e);
+            }
+            await SettleTokensAsync(settings, clientKey, completion.PromptTokens + completion.CompletionTokens - (long)estimatedTokens);
+            var ttl = cachePolicy.Ttl ?? settings.CacheTtl;
+            // The answer is kept even if the caller has gone: others may be waiting for it.
+            var stored = cacheWorks && cachePolicy.Write && await WriteCacheAsync(settings, cacheKey, leaseToken, ttl, completion);
+            filled = stored;
+            // MISS: the cache was read and did not have it. BYPASS: the cache was skipped or unavailable.
+            var status = cacheWorks && cachePolicy.Read && (stored || !cachePolicy.Write) ? CacheStatus.Miss : CacheStatus.Bypass;
+            return new ChatOutcome(limit, completion, status);
         }
-        catch when (leaseToken is not null)
+        finally
         {
-            await AbandonAsync(settings, cacheKey, leaseToken); // let a waiting caller try at once
-            throw;
+            if (leaseToken is not null && !filled)
+            {
+                await AbandonAsync(settings, cacheKey, leaseToken); // let a waiting caller take over at once
+            }
         }
-        await SettleTokensAsync(settings, clientKey, completion.PromptTokens + completion.CompletionTokens - (long)estimatedTokens);
-        var ttl = cachePolicy.Ttl ?? settings.CacheTtl;
-        var stored = cacheWorks && cachePolicy.Write && await WriteCacheAsync(settings, cacheKey, leaseToken, ttl, completion, cancellationToken);
-        // MISS: the cache was read and did not have it. BYPASS: the cache was skipped or unavailable.
-        var status = cacheWorks && cachePolicy.Read && (stored || !cachePolicy.Write) ? CacheStatus.Miss : CacheStatus.Bypass;
-        return new ChatOutcome(limit, completion, status);
     }
 
     /// <summary>Tokens a request is charged up front: its prompt plus the most it may generate.</summary>
@@ -188,13 +214,22 @@ public sealed partial class ChatPipeline(
             return new RateLimitState(decisive.Policy, reply.Allowed, decisive.Limit, decisive.Remaining,
                 decisive.ResetAfter.ToTimeSpan(), decisive.RetryAfter.ToTimeSpan(), Degraded: false, tokens.Limit, tokens.Remaining);
         }
-        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested && IsOutage(e))
         {
             // Fail open: a rate limiter outage must not take chat down with it.
             LogRateLimitUnavailable(e.StatusCode, e.Status.Detail);
             return new RateLimitState(settings.RequestsPolicy, true, 0, 0, TimeSpan.Zero, TimeSpan.Zero, Degraded: true);
         }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A missing policy or a refused cost is a configuration problem: it must not switch limits off.
+            LogRateLimitMisconfigured(e.StatusCode, e.Status.Detail);
+            throw new ChatUnavailableException(false, "Rate limiting is misconfigured on this gateway; the operator has been told.", e);
+        }
     }
+
+    static bool IsOutage(RpcException e) =>
+        e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown or StatusCode.ResourceExhausted;
 
     /// <summary>
     /// Charges the tokens used beyond the estimate once the answer is known. Best effort: it never fails a
@@ -231,7 +266,7 @@ public sealed partial class ChatPipeline(
             }, deadline: Deadline() + settings.CacheMaxWait, cancellationToken: cancellationToken);
             return result.ResultCase switch
             {
-                LookupResponse.ResultOneofCase.Hit => (JsonSerializer.Deserialize<ChatCompletion>(result.Hit.Value.Span), null, true),
+                LookupResponse.ResultOneofCase.Hit => (Decode(result.Hit.Value), null, true),
                 LookupResponse.ResultOneofCase.Lease => (null, result.Lease.Token, true),
                 _ => (null, null, true),
             };
@@ -248,7 +283,7 @@ public sealed partial class ChatPipeline(
         try
         {
             var entry = await cache.GetAsync(new GetRequest { Namespace = settings.CacheNamespace, Key = key }, deadline: Deadline(), cancellationToken: cancellationToken);
-            return (entry.Found ? JsonSerializer.Deserialize<ChatCompletion>(entry.Value.Span) : null, null, true);
+            return (entry.Found ? Decode(entry.Value) : null, null, true);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -257,7 +292,20 @@ public sealed partial class ChatPipeline(
         }
     }
 
-    async Task<bool> WriteCacheAsync(ChatGatewayOptions settings, string key, string? leaseToken, TimeSpan timeToLive, ChatCompletion completion, CancellationToken cancellationToken)
+    /// <summary>A cached answer, or null (a miss) for an entry this version cannot read.</summary>
+    static ChatCompletion? Decode(Google.Protobuf.ByteString value)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ChatCompletion>(value.Span);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    async Task<bool> WriteCacheAsync(ChatGatewayOptions settings, string key, string? leaseToken, TimeSpan timeToLive, ChatCompletion completion)
     {
         var value = Google.Protobuf.ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(completion));
         var ttl = Duration.FromTimeSpan(timeToLive);
@@ -266,12 +314,12 @@ public sealed partial class ChatPipeline(
             if (leaseToken is null)
             {
                 await cache.SetAsync(new SetRequest { Namespace = settings.CacheNamespace, Key = key, Value = value, Ttl = ttl },
-                    deadline: Deadline(), cancellationToken: cancellationToken);
+                    deadline: Deadline());
             }
             else
             {
                 await cache.FillAsync(new FillRequest { Namespace = settings.CacheNamespace, Key = key, Token = leaseToken, Value = value, Ttl = ttl },
-                    deadline: Deadline(), cancellationToken: cancellationToken);
+                    deadline: Deadline());
             }
             return true;
         }
@@ -279,7 +327,7 @@ public sealed partial class ChatPipeline(
         {
             return true; // our lease ran out and another request filled the same answer: it is cached
         }
-        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        catch (RpcException e)
         {
             LogCacheUnavailable(e.StatusCode, e.Status.Detail);
             return false;
@@ -355,6 +403,12 @@ public sealed partial class ChatPipeline(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "RateLimit unavailable ({Status}: {Detail}); allowing the request (fail open)")]
     partial void LogRateLimitUnavailable(StatusCode status, string detail);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "RateLimit refused the chat checks ({Status}: {Detail}); check Chat:RequestsPolicy, Chat:TokensPolicy and their RateLimit policies")]
+    partial void LogRateLimitMisconfigured(StatusCode status, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The model failed ({Error}: {Detail})")]
+    partial void LogModelFailed(string error, string detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cache unavailable ({Status}: {Detail}); answering without the cache")]
     partial void LogCacheUnavailable(StatusCode status, string detail);

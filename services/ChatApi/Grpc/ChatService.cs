@@ -10,7 +10,7 @@ public sealed class ChatService(ChatPipeline pipeline, ApiKeys apiKeys) : Chat.V
     public override async Task<CompleteResponse> Complete(CompleteRequest request, ServerCallContext context)
     {
         var (turn, client) = Admit(request, context);
-        var outcome = await pipeline.CompleteAsync(turn, client, context.CancellationToken);
+        var outcome = await Unavailable(() => pipeline.CompleteAsync(turn, client, context.CancellationToken));
         var completion = outcome.Completion ?? throw RateLimited(outcome, client);
 
         return new CompleteResponse
@@ -33,7 +33,7 @@ public sealed class ChatService(ChatPipeline pipeline, ApiKeys apiKeys) : Chat.V
     {
         var (turn, client) = Admit(request, context);
         var stream = new GrpcChatStream(responseStream);
-        var outcome = await pipeline.CompleteAsync(turn, client, CachePolicy.Default, stream, context.CancellationToken);
+        var outcome = await Unavailable(() => pipeline.CompleteAsync(turn, client, CachePolicy.Default, stream, context.CancellationToken));
         var completion = outcome.Completion ?? throw RateLimited(outcome, client);
         await stream.FinishAsync(completion.FinishReason);
     }
@@ -59,8 +59,21 @@ public sealed class ChatService(ChatPipeline pipeline, ApiKeys apiKeys) : Chat.V
         return (turn, client);
     }
 
+    /// <summary>A failure behind the gateway, as UNAVAILABLE with its reason.</summary>
+    static async Task<ChatOutcome> Unavailable(Func<Task<ChatOutcome>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (ChatUnavailableException e)
+        {
+            throw GrpcErrors.Unavailable(e.Upstream ? "model" : "ratelimit_config", e.Message);
+        }
+    }
+
     static RpcException RateLimited(ChatOutcome outcome, string client) =>
         GrpcErrors.ResourceExhausted(
             $"Rate limit reached for policy '{outcome.RateLimit.Policy}'.",
-            outcome.RateLimit.RetryAfter, client, $"{outcome.RateLimit.Limit} requests per window");
+            outcome.RateLimit.RetryAfter, client, $"policy '{outcome.RateLimit.Policy}': limit {outcome.RateLimit.Limit} per window");
 }

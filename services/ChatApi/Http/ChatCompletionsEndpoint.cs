@@ -65,7 +65,7 @@ public static class ChatCompletionsEndpoint
         }
         var turn = new ChatTurn(
             request.Model,
-            request.Messages?.Select(m => new ChatTurnMessage(m.Role ?? "", m.Content ?? "")).ToList() ?? [],
+            request.Messages?.Select(m => new ChatTurnMessage(m?.Role ?? "", m?.Text ?? "")).ToList() ?? [],
             request.Temperature,
             request.MaxCompletionTokens ?? request.MaxTokens,
             request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens");
@@ -77,7 +77,21 @@ public static class ChatCompletionsEndpoint
         }
 
         var stream = request.Stream == true ? new ServerSentChatStream(http.Response) : null;
-        var outcome = await pipeline.CompleteAsync(turn, caller, CachePolicyOf(http.Request), stream, cancellationToken);
+        ChatOutcome outcome;
+        try
+        {
+            outcome = await pipeline.CompleteAsync(turn, caller, CachePolicyOf(http.Request), stream, cancellationToken);
+        }
+        catch (ChatUnavailableException e)
+        {
+            var (status, code) = e.Upstream ? (StatusCodes.Status502BadGateway, "upstream_error") : (StatusCodes.Status503ServiceUnavailable, "service_unavailable");
+            if (stream is { Started: true })
+            {
+                await stream.FailAsync(e.Message, code); // headers are gone: the error travels in the stream
+                return Results.Empty;
+            }
+            return Error(status, e.Message, "api_error", null, code);
+        }
         if (stream is { Started: true } && outcome.Completion is { } streamed)
         {
             await stream.FinishAsync(streamed.FinishReason);

@@ -7,7 +7,7 @@ using Platform.RateLimit.V1;
 namespace Platform.ChatApi.Http;
 
 /// <summary>
-/// GET /debug/scaling: what the page's ?debug=scaling panel shows — this replica's hardware, the rate-limit
+/// GET /debug/scaling (only with Chat:ScalingDebug, on in Development): what the page's ?debug=scaling panel shows — this replica's hardware, the rate-limit
 /// policies in force and the response cache's numbers across replicas. A dependency that cannot be asked
 /// shows as an error string; the endpoint itself still answers.
 /// </summary>
@@ -17,12 +17,16 @@ public static class DebugScalingEndpoint
         app.MapGet("/debug/scaling", async (HttpContext http, ApiKeys apiKeys, RateLimiter.RateLimiterClient rateLimiter,
             Cache.V1.Cache.CacheClient cache, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken) =>
         {
+            if (!options.CurrentValue.ScalingDebug)
+            {
+                return Results.NotFound();
+            }
             if (apiKeys.Identify(http.Request.Headers.Authorization, http.Connection.RemoteIpAddress?.ToString()) is null)
             {
                 return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "invalid_api_key", detail: "Missing or invalid API key.");
             }
             var deadline = DateTime.UtcNow.AddSeconds(2);
-            var process = Process.GetCurrentProcess();
+            using var process = Process.GetCurrentProcess();
             return Results.Json(new
             {
                 replica = new
@@ -39,7 +43,8 @@ public static class DebugScalingEndpoint
                 cache = await Ask(async () => await cache.GetStatsAsync(new GetStatsRequest { Namespace = options.CurrentValue.CacheNamespace }, deadline: deadline, cancellationToken: cancellationToken)),
                 audioQueue = "queue statistics arrive with the AudioQueue service's GetStats",
             });
-        }).WithSummary("Scaling diagnostics for the ?debug=scaling panel");
+        }).WithSummary("Scaling diagnostics for the ?debug=scaling panel (Chat:ScalingDebug; on in Development)")
+        .WithMetadata(new Microsoft.AspNetCore.Cors.DisableCorsAttribute()); // for the page on this origin, not other sites
 
     static async Task<object> Ask(Func<Task<object>> call)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Platform.ChatApi.Http;
@@ -6,12 +7,28 @@ namespace Platform.ChatApi.Http;
 
 public sealed record ChatCompletionRequest(
     [property: JsonPropertyName("model")] string? Model,
-    [property: JsonPropertyName("messages")] List<ChatCompletionMessage>? Messages,
+    [property: JsonPropertyName("messages")] List<ChatCompletionRequestMessage?>? Messages,
     [property: JsonPropertyName("temperature")] double? Temperature,
     [property: JsonPropertyName("max_tokens")] int? MaxTokens,
     [property: JsonPropertyName("max_completion_tokens")] int? MaxCompletionTokens,
     [property: JsonPropertyName("stream")] bool? Stream,
     [property: JsonPropertyName("user")] string? User);
+
+/// <summary>A message as sent: content is a string, or (newer SDKs) an array of parts of which the text ones count.</summary>
+public sealed record ChatCompletionRequestMessage(
+    [property: JsonPropertyName("role")] string? Role,
+    [property: JsonPropertyName("content")] JsonElement? Content)
+{
+    public string Text => Content switch
+    {
+        { ValueKind: JsonValueKind.String } text => text.GetString() ?? "",
+        { ValueKind: JsonValueKind.Array } parts => string.Concat(parts.EnumerateArray()
+            .Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("type", out var type) && type.ValueEquals("text")
+                        && p.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+            .Select(p => p.GetProperty("text").GetString())),
+        _ => "",
+    };
+}
 
 public sealed record ChatCompletionMessage(
     [property: JsonPropertyName("role")] string? Role,

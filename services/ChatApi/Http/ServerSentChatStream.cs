@@ -33,6 +33,13 @@ public sealed class ServerSentChatStream(HttpResponse response) : IChatStreamSin
         await response.Body.FlushAsync();
     }
 
+    /// <summary>Ends a started stream with OpenAI's error object instead of a finish reason.</summary>
+    public async Task FailAsync(string message, string code)
+    {
+        await response.WriteAsync("data: " + JsonSerializer.Serialize(new { error = new OpenAiError(message, "api_error", null, code) }) + "\n\n");
+        await response.Body.FlushAsync();
+    }
+
     async Task WriteChunkAsync(Delta delta, string? finishReason)
     {
         var chunk = new Chunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(0, delta, finishReason)]);

@@ -35,6 +35,7 @@ function countdown(seconds) {
 async function ask(text) {
   const headers = { 'content-type': 'application/json' };
   if (apiKey.value) headers.authorization = `Bearer ${apiKey.value}`;
+  let attempts = 0;
   for (;;) {
     const response = await fetch('/v1/chat/completions', {
       method: 'POST',
@@ -42,7 +43,8 @@ async function ask(text) {
       body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: text }] }),
     });
     if (response.status === 429) {
-      await countdown(Math.max(1, Number(response.headers.get('retry-after') ?? '1')));
+      if (++attempts > 5) { bubble('error', 'Still rate limited after 5 tries; try again later.'); return; }
+      await countdown(retryAfterSeconds(response.headers.get('retry-after')));
       continue;
     }
     if (!response.ok) {
@@ -57,19 +59,32 @@ async function ask(text) {
     badge.dataset.cache = response.headers.get('x-cache') ?? '';
     const remaining = response.headers.get('x-ratelimit-remaining');
     if (remaining !== null) statusLine.textContent = `${remaining} requests left in this window`;
-    await readStream(response, piece => { answer.textContent += piece; });
+    const complete = await readStream(response, piece => { answer.textContent += piece; });
+    if (!complete) {
+      bubble('error', 'The answer was cut off; try again.');
+      return;
+    }
     answer.append(badge);
     return;
   }
 }
 
+// Retry-After is seconds or an HTTP date (RFC 9110); anything else waits a second.
+function retryAfterSeconds(value) {
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
+  const date = Date.parse(value ?? '');
+  return Number.isNaN(date) ? 1 : Math.max(1, Math.ceil((date - Date.now()) / 1000));
+}
+
+// Calls onPiece for each streamed piece; true when the stream ended with [DONE], false when cut off or failed.
 async function readStream(response, onPiece) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffered = '';
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return;
+    if (done) return false;
     buffered += decoder.decode(value, { stream: true });
     let end;
     while ((end = buffered.indexOf('\n\n')) >= 0) {
@@ -77,8 +92,10 @@ async function readStream(response, onPiece) {
       buffered = buffered.slice(end + 2);
       if (!event.startsWith('data: ')) continue;
       const data = event.slice(6);
-      if (data === '[DONE]') return;
-      const piece = JSON.parse(data).choices?.[0]?.delta?.content;
+      if (data === '[DONE]') return true;
+      const chunk = JSON.parse(data);
+      if (chunk.error) return false;
+      const piece = chunk.choices?.[0]?.delta?.content;
       if (piece) onPiece(piece);
     }
   }
