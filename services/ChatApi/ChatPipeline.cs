@@ -98,17 +98,13 @@ public sealed partial class ChatPipeline(
         {
             problems.Add(("temperature", "must be between 0 and 2"));
         }
-        if (turn.MaxTokens is < 1 or > 32768)
+        if (turn.MaxTokens is { } maxTokens && (maxTokens < 1 || maxTokens > settings.MaxCompletionTokens))
         {
-            problems.Add((turn.MaxTokensField, "must be between 1 and 32768"));
+            problems.Add((turn.MaxTokensField, $"must be between 1 and {settings.MaxCompletionTokens}"));
         }
         if (turn.Messages.Sum(m => TokenEstimate.Count(m.Content)) > settings.MaxPromptTokens)
         {
             problems.Add(("messages", $"at most {settings.MaxPromptTokens} tokens in all (estimated one per word)"));
-        }
-        if (turn.MaxTokens > settings.MaxCompletionTokens)
-        {
-            problems.Add((turn.MaxTokensField, $"at most {settings.MaxCompletionTokens} on this gateway"));
         }
         return problems;
     }
