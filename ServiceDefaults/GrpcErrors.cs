@@ -36,6 +36,15 @@ public static class GrpcErrors
             Details = { Any.Pack(new ResourceInfo { ResourceType = resourceType, ResourceName = resourceName }) },
         }.ToRpcException();
 
+    /// <param name="type">What kind of precondition failed, e.g. "LEASE" or "STATE" (PreconditionFailure.type).</param>
+    public static RpcException FailedPrecondition(string message, string type, string subject) =>
+        new Status
+        {
+            Code = (int)Code.FailedPrecondition,
+            Message = message,
+            Details = { Any.Pack(new PreconditionFailure { Violations = { new PreconditionFailure.Types.Violation { Type = type, Subject = subject, Description = message } } }) },
+        }.ToRpcException();
+
     public static RpcException Unavailable(string dependency, string message) =>
         new Status
         {

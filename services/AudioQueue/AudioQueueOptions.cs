@@ -5,15 +5,49 @@ public sealed class AudioQueueOptions
 {
     public const string SectionName = "AudioQueue";
 
-    /// <summary>Largest audio accepted by Enqueue (default 10 MiB).</summary>
+    /// <summary>Largest audio accepted by Enqueue, and largest output accepted by Complete (default 10 MiB).</summary>
     public int MaxAudioBytes { get; set; } = 10 * 1024 * 1024;
 
-    /// <summary>Jobs processed at once across all workers; the wait estimate divides by it.</summary>
+    /// <summary>Jobs processing at once across all workers until an operator calls SetConcurrency.</summary>
     public int MaxConcurrency { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>Typical processing time of one job, used for wait estimates.</summary>
+    /// <summary>Processing time assumed for wait estimates until jobs have been measured.</summary>
     public TimeSpan TypicalJobDuration { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How long an idempotency key maps to its first job.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Waiting this long raises a job's effective priority by one level (starvation guard).</summary>
+    public TimeSpan AgingStep { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Jobs waiting (ready or in retry backoff) beyond which Enqueue answers RESOURCE_EXHAUSTED.</summary>
+    public int MaxDepth { get; set; } = 10_000;
+
+    /// <summary>Jobs one tenant may have waiting; 0 means no limit beyond MaxDepth.</summary>
+    public int MaxDepthPerTenant { get; set; }
+
+    /// <summary>Jobs of one tenant processing at once; 0 means no limit beyond the global one.</summary>
+    public int MaxProcessingPerTenant { get; set; }
+
+    /// <summary>Fair-share weights by tenant (default 1): a tenant of weight 2 gets twice the turns.</summary>
+    public Dictionary<string, double> TenantWeights { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Attempts (leases) a job gets before a retryable failure or expired lease makes it DEAD.</summary>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Backoff before the first retry; doubles per attempt, with jitter, up to RetryMaxDelay.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long SUCCEEDED, FAILED and CANCELLED jobs (and their input audio) stay readable.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long a job's processed audio stays available through GetOutput.</summary>
+    public TimeSpan OutputRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Ready jobs a lease looks at to get past tenants at their processing limit.</summary>
+    public int LeaseScanDepth { get; set; } = 256;
+
+    public double WeightOf(string tenant) => TenantWeights.TryGetValue(tenant, out var weight) && weight > 0 ? weight : 1;
 }

@@ -9,8 +9,14 @@ public static class Extensions
     {
         builder.AddPlatformRedis();
         builder.Services.AddOptions<AudioQueueOptions>().BindConfiguration(AudioQueueOptions.SectionName);
+        builder.Services.AddSingleton(new QueueClock());
+        builder.Services.AddSingleton<QueueEvents>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<QueueEvents>());
+        builder.Services.AddSingleton<QueueMetrics>();
         builder.Services.AddSingleton<JobStore>();
-        builder.Services.AddSingleton<WaitTimeEstimator>();
+        builder.Services.AddSingleton<LeaseStore>();
+        builder.Services.AddSingleton<QueueAdmin>();
+        builder.Services.AddHostedService<QueueHousekeeping>();
 
         // gRPC rejects messages over 4 MiB by default; audio up to MaxAudioBytes (plus the envelope)
         // must reach validation, which answers with a clear INVALID_ARGUMENT instead.

@@ -1,84 +1,107 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults;
 using StackExchange.Redis;
 
 namespace Platform.AudioQueue;
 
-public enum JobPriority { Low = 1, Normal = 2, High = 3, Urgent = 4 }
-
 public sealed record NewJob(
     ReadOnlyMemory<byte> Audio, string ContentType, JobPriority Priority, string Tenant,
     string? IdempotencyKey, IReadOnlyDictionary<string, string> Metadata);
 
-public readonly record struct EnqueueResult(string JobId, long JobsAhead, bool Duplicate);
+public enum EnqueueOutcome { Queued, Duplicate, QueueFull, TenantFull }
 
-public sealed record StoredJob(
-    string Id, string State, JobPriority Priority, string Tenant, string ContentType, long AudioBytes,
-    int Attempts, double Progress, string Result, string Error,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
-    Dictionary<string, string> Metadata, long JobsAhead);
+/// <param name="JobsAhead">Ready jobs ahead of this one; -1 when it is not waiting (a duplicate already running).</param>
+/// <param name="Depth">Jobs waiting in the whole queue after this call.</param>
+public readonly record struct EnqueueResult(EnqueueOutcome Outcome, string JobId, long JobsAhead, QueueLoad Load, long Depth)
+{
+    public TimeSpan EstimatedWait => WaitTimeEstimator.Estimate(Math.Max(0, JobsAhead), Load);
+}
 
-/// <summary>
-/// Jobs in Redis. Every key of the queue carries the hash tag <c>{audio}</c>, so each script touches
-/// one cluster slot; every state change is one script, so no reader sees a half-written job.
-/// </summary>
-public sealed class JobStore(IConnectionMultiplexer redis, Microsoft.Extensions.Options.IOptionsMonitor<AudioQueueOptions> options)
+/// <summary>A job with its place in the queue, read in one consistent snapshot.</summary>
+public sealed record JobView(JobRecord Job, long JobsAhead, QueueLoad Load)
+{
+    public TimeSpan? EstimatedWait => JobsAhead >= 0 ? WaitTimeEstimator.Estimate(JobsAhead, Load) : null;
+}
+
+/// <summary>The producer side of the queue: enqueue, read, cancel. Every change is one script.</summary>
+public sealed class JobStore(IConnectionMultiplexer redis, IOptionsMonitor<AudioQueueOptions> options, QueueClock clock, QueueEvents events)
 {
     static readonly RedisScript EnqueueScript = RedisScript.FromResource(typeof(JobStore).Assembly, "enqueue.lua");
     static readonly RedisScript GetJobScript = RedisScript.FromResource(typeof(JobStore).Assembly, "get_job.lua");
-
-    const string Prefix = "aq:{audio}:";
-    static readonly RedisKey Queued = Prefix + "queued";
-    static readonly RedisKey Sequence = Prefix + "seq";
-    static RedisKey JobKey(string id) => Prefix + "job:" + id;
-    static RedisKey AudioKey(string id) => Prefix + "audio:" + id;
-    static RedisKey IdempotencyKey(string key) => Prefix + "idem:" + key;
+    static readonly RedisScript CancelScript = RedisScript.FromResource(typeof(JobStore).Assembly, "cancel.lua");
 
     public async Task<EnqueueResult> EnqueueAsync(NewJob job)
     {
+        var queue = options.CurrentValue;
         var id = Guid.CreateVersion7().ToString();
-        var useIdempotency = !string.IsNullOrEmpty(job.IdempotencyKey);
         var result = (RedisResult[])(await EnqueueScript.EvaluateAsync(
             redis.GetDatabase(),
-            [JobKey(id), AudioKey(id), Queued, Sequence, IdempotencyKey(job.IdempotencyKey ?? "")],
             [
-                id, (int)job.Priority, job.Tenant, job.ContentType, job.Audio,
-                JsonSerializer.Serialize(job.Metadata), useIdempotency ? 1 : 0,
-                (long)options.CurrentValue.IdempotencyWindow.TotalSeconds,
+                QueueKeys.State, QueueKeys.Job(id), QueueKeys.Audio(id), QueueKeys.Ready, QueueKeys.Waiting,
+                QueueKeys.Idempotency(job.IdempotencyKey ?? ""), QueueKeys.FairnessCursors, QueueKeys.TenantDepth,
+                QueueKeys.PriorityDepth, QueueKeys.Stats, QueueKeys.Processing,
+            ],
+            [
+                id, (int)job.Priority, job.Tenant, job.ContentType, job.Audio, JsonSerializer.Serialize(job.Metadata),
+                string.IsNullOrEmpty(job.IdempotencyKey) ? 0 : (long)queue.IdempotencyWindow.TotalSeconds,
+                clock.ScriptArgument(), Micros(queue.AgingStep), (long)queue.TypicalJobDuration.TotalMilliseconds,
+                queue.MaxConcurrency, queue.MaxDepth, queue.MaxDepthPerTenant, queue.WeightOf(job.Tenant),
             ]))!;
-        return new EnqueueResult((string)result[0]!, (long)result[1], (int)result[2] == 1);
+        var outcome = (string)result[0]! switch
+        {
+            "queued" => EnqueueOutcome.Queued,
+            "duplicate" => EnqueueOutcome.Duplicate,
+            "queue_full" => EnqueueOutcome.QueueFull,
+            _ => EnqueueOutcome.TenantFull,
+        };
+        if (outcome == EnqueueOutcome.Queued)
+        {
+            await events.PublishAsync(id);
+        }
+        return new EnqueueResult(outcome, (string)result[1]!, (long)result[2], QueueLoad.From(result[3], result[4], result[5], queue), (long)result[6]);
     }
 
-    public async Task<StoredJob?> GetAsync(string id)
+    public async Task<JobView?> GetAsync(string id)
     {
-        var result = (RedisResult[])(await GetJobScript.EvaluateAsync(redis.GetDatabase(), [JobKey(id), Queued], [id]))!;
-        var flat = (RedisResult[])result[0]!;
-        if (flat.Length == 0)
-        {
-            return null;
-        }
-        var fields = new Dictionary<string, string>(flat.Length / 2);
-        for (var i = 0; i < flat.Length; i += 2)
-        {
-            fields[(string)flat[i]!] = (string)flat[i + 1]!;
-        }
-        return new StoredJob(
-            Id: id,
-            State: fields["state"],
-            Priority: (JobPriority)int.Parse(fields["priority"]),
-            Tenant: fields["tenant"],
-            ContentType: fields["content_type"],
-            AudioBytes: long.Parse(fields["audio_bytes"]),
-            Attempts: int.Parse(fields["attempts"]),
-            Progress: double.Parse(fields["progress"], System.Globalization.CultureInfo.InvariantCulture),
-            Result: fields.GetValueOrDefault("result", ""),
-            Error: fields.GetValueOrDefault("error", ""),
-            CreatedAt: FromUnixMs(fields["created_ms"])!.Value,
-            StartedAt: FromUnixMs(fields.GetValueOrDefault("started_ms")),
-            FinishedAt: FromUnixMs(fields.GetValueOrDefault("finished_ms")),
-            Metadata: JsonSerializer.Deserialize<Dictionary<string, string>>(fields["metadata"]) ?? [],
-            JobsAhead: (long)result[1]);
+        var result = (RedisResult[])(await GetJobScript.EvaluateAsync(
+            redis.GetDatabase(), [QueueKeys.State, QueueKeys.Job(id), QueueKeys.Ready, QueueKeys.Processing, QueueKeys.Stats], [id]))!;
+        return JobRecord.Parse(result[0]) is { } job
+            ? new JobView(job, (long)result[1], QueueLoad.From(result[2], result[3], result[4], options.CurrentValue))
+            : null;
     }
 
-    static DateTimeOffset? FromUnixMs(string? ms) => ms is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(ms));
+    /// <returns>Whether it was cancelled; if not, the state that prevented it (null: no such job).</returns>
+    public async Task<(bool Cancelled, JobStatus? State)> CancelAsync(string id, string reason)
+    {
+        var result = (RedisResult[])(await CancelScript.EvaluateAsync(
+            redis.GetDatabase(),
+            [
+                QueueKeys.State, QueueKeys.Job(id), QueueKeys.Ready, QueueKeys.Delayed, QueueKeys.Processing, QueueKeys.Waiting,
+                QueueKeys.TenantDepth, QueueKeys.PriorityDepth, QueueKeys.TenantActive, QueueKeys.Audio(id),
+            ],
+            [clock.ScriptArgument(), id, reason, (long)options.CurrentValue.Retention.TotalSeconds]))!;
+        if ((string)result[0]! == "ok")
+        {
+            await events.PublishAsync(id);
+            return (true, JobStatus.Cancelled);
+        }
+        return (false, StateOf(result[1]));
+    }
+
+    /// <summary>The processed audio a worker attached to the job, if any is left.</summary>
+    public async Task<(string ContentType, byte[] Audio)?> GetOutputAsync(string id)
+    {
+        var database = redis.GetDatabase();
+        var contentType = database.HashGetAsync(QueueKeys.Job(id), "output_type");
+        var audio = database.StringGetAsync(QueueKeys.Output(id));
+        return (await contentType, await audio) is ({ HasValue: true } type, { HasValue: true } bytes)
+            ? ((string)type!, (byte[])bytes!)
+            : null;
+    }
+
+    public static JobStatus? StateOf(RedisResult state) =>
+        state.IsNull ? null : Enum.Parse<JobStatus>((string)state!, ignoreCase: true);
+
+    public static long Micros(TimeSpan span) => span.Ticks / 10;
 }

@@ -8,6 +8,7 @@ builder.AddApplicationServices();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapGrpcService<AudioQueueService>();
+app.MapGrpcService<AudioWorkerService>();
 app.Run();
 
 public partial class Program;

@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -7,16 +7,25 @@ using Platform.ServiceDefaults;
 
 namespace Platform.AudioQueue.Grpc;
 
-public sealed partial class AudioQueueService(JobStore store, WaitTimeEstimator estimator, IOptionsMonitor<AudioQueueOptions> options)
+public sealed class AudioQueueService(
+    JobStore store, QueueAdmin admin, QueueEvents events, QueueMetrics metrics, IOptionsMonitor<AudioQueueOptions> options)
     : V1.AudioQueue.AudioQueueBase
 {
     public const int MaxIdempotencyKeyLength = 256;
     public const int MaxMetadataEntries = 32;
     public const int MaxMetadataKeyLength = 64;
     public const int MaxMetadataValueLength = 1024;
+    public const int MaxReasonLength = 1024;
+    public const int MaxConcurrencyLimit = 10_000;
+    const int DefaultPageSize = 50, MaxPageSize = 100;
+
+    /// <summary>Watchers re-read at most this often, however busy the queue.</summary>
+    static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(200);
+    /// <summary>Watchers re-read at least this often, so the estimated wait stays fresh.</summary>
+    static readonly TimeSpan WatchRefresh = TimeSpan.FromSeconds(5);
 
     /// <summary>Accepted content types, each mapped to the one name the job stores.</summary>
-    static readonly Dictionary<string, string> ContentTypes = new(StringComparer.OrdinalIgnoreCase)
+    public static readonly IReadOnlyDictionary<string, string> ContentTypes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["audio/wav"] = "audio/wav", ["audio/x-wav"] = "audio/wav", ["audio/wave"] = "audio/wav",
         ["audio/mpeg"] = "audio/mpeg", ["audio/mp3"] = "audio/mpeg",
@@ -30,72 +39,220 @@ public sealed partial class AudioQueueService(JobStore store, WaitTimeEstimator 
             .Check(request.Audio.Length <= maxAudioBytes, "audio", $"at most {maxAudioBytes} bytes (got {request.Audio.Length})")
             .Check(ContentTypes.ContainsKey(request.ContentType), "content_type", "must be audio/wav, audio/x-wav, audio/wave, audio/mpeg or audio/mp3")
             .Check(System.Enum.IsDefined(request.Priority), "priority", "must be one of PRIORITY_LOW, PRIORITY_NORMAL, PRIORITY_HIGH, PRIORITY_URGENT")
-            .Check(TenantName().IsMatch(request.Tenant), "tenant", "at most 128 characters [A-Za-z0-9_.:@-]")
+            .Check(JobMessages.Identifier().IsMatch(request.Tenant), "tenant", "at most 128 characters [A-Za-z0-9_.:@-]")
             .Check(request.IdempotencyKey.Length <= MaxIdempotencyKeyLength, "idempotency_key", $"at most {MaxIdempotencyKeyLength} characters")
             .Check(request.Metadata.Count <= MaxMetadataEntries, "metadata", $"at most {MaxMetadataEntries} entries")
             .Check(request.Metadata.All(m => m.Key.Length is > 0 and <= MaxMetadataKeyLength), "metadata", $"keys must be 1-{MaxMetadataKeyLength} characters")
             .Check(request.Metadata.All(m => m.Value.Length <= MaxMetadataValueLength), "metadata", $"values must be at most {MaxMetadataValueLength} characters")
             .ThrowIfInvalid();
 
+        var tenant = request.Tenant.Length == 0 ? "default" : request.Tenant;
         var result = await store.EnqueueAsync(new NewJob(
             request.Audio.Memory,
             ContentTypes[request.ContentType],
             request.Priority == Priority.Unspecified ? JobPriority.Normal : (JobPriority)request.Priority,
-            request.Tenant.Length == 0 ? "default" : request.Tenant,
+            tenant,
             request.IdempotencyKey,
             request.Metadata));
+        metrics.Enqueued(result);
 
-        var ahead = Math.Max(0, result.JobsAhead);
+        if (result.Outcome is EnqueueOutcome.QueueFull or EnqueueOutcome.TenantFull)
+        {
+            throw QueueFull(result, tenant);
+        }
         return new EnqueueResponse
         {
             JobId = result.JobId,
-            Position = (uint)ahead,
-            EstimatedWait = Duration.FromTimeSpan(estimator.Estimate(ahead)),
-            Duplicate = result.Duplicate,
+            Position = (uint)Math.Max(0, result.JobsAhead),
+            EstimatedWait = Duration.FromTimeSpan(result.EstimatedWait),
+            Duplicate = result.Outcome == EnqueueOutcome.Duplicate,
         };
     }
 
-    public override async Task<Job> GetJob(GetJobRequest request, ServerCallContext context)
+    /// <summary>
+    /// RESOURCE_EXHAUSTED before anything is stored. The retry delay is the time the workers need to free
+    /// one place at the measured rate; the message also says how long a job accepted now would wait.
+    /// </summary>
+    RpcException QueueFull(EnqueueResult result, string tenant)
+    {
+        var queue = options.CurrentValue;
+        var perPlace = result.Load.AverageProcessingTime / Math.Max(1, result.Load.MaxConcurrency);
+        var retryAfter = perPlace > TimeSpan.FromSeconds(1) ? perPlace : TimeSpan.FromSeconds(1);
+        var wait = WaitTimeEstimator.Estimate(result.Depth, result.Load);
+        return result.Outcome == EnqueueOutcome.QueueFull
+            ? GrpcErrors.ResourceExhausted(
+                $"The queue is full ({result.Depth} jobs waiting, limit {queue.MaxDepth}); a job accepted now would wait about {wait.TotalSeconds:0} s. Retry after {retryAfter.TotalSeconds:0.#} s.",
+                retryAfter, "queue", $"AudioQueue:MaxDepth = {queue.MaxDepth}")
+            : GrpcErrors.ResourceExhausted(
+                $"Tenant '{tenant}' has {queue.MaxDepthPerTenant} jobs waiting, its limit; a job accepted now would wait about {wait.TotalSeconds:0} s. Retry after {retryAfter.TotalSeconds:0.#} s.",
+                retryAfter, "tenant:" + tenant, $"AudioQueue:MaxDepthPerTenant = {queue.MaxDepthPerTenant}");
+    }
+
+    public override async Task<Job> GetJob(GetJobRequest request, ServerCallContext context) =>
+        JobMessages.ToMessage(await GetExistingAsync(request.JobId));
+
+    public override async Task WatchJob(GetJobRequest request, IServerStreamWriter<Job> responseStream, ServerCallContext context)
+    {
+        var cancellation = context.CancellationToken;
+        var view = await GetExistingAsync(request.JobId);
+        Job? sent = null;
+        while (true)
+        {
+            var changed = events.Next;
+            var message = JobMessages.ToMessage(view);
+            if (!message.Equals(sent))
+            {
+                await responseStream.WriteAsync(message, cancellation);
+                sent = message;
+            }
+            if (view.Job.IsFinal)
+            {
+                return;
+            }
+            try
+            {
+                await changed.WaitAsync(WatchRefresh, cancellation);
+            }
+            catch (TimeoutException)
+            {
+                // Nothing changed; refresh the estimate anyway.
+            }
+            await Task.Delay(WatchInterval, cancellation);
+            if (await store.GetAsync(request.JobId) is not { } latest)
+            {
+                return; // Expired: nothing more will happen to it.
+            }
+            view = latest;
+        }
+    }
+
+    public override async Task<Job> Cancel(CancelRequest request, ServerCallContext context)
     {
         new RequestValidator()
-            .Check(Guid.TryParse(request.JobId, out _), "job_id", "required; a job id returned by Enqueue (UUID)")
+            .CheckJobId(request.JobId)
+            .Check(request.Reason.Length <= MaxReasonLength, "reason", $"at most {MaxReasonLength} characters")
             .ThrowIfInvalid();
-
-        var job = await store.GetAsync(request.JobId);
-        if (job is null)
+        var (cancelled, state) = await store.CancelAsync(request.JobId, request.Reason.Length > 0 ? request.Reason : "cancelled");
+        if (!cancelled)
         {
-            GrpcErrors.ThrowNotFound($"Job '{request.JobId}' does not exist (or has expired).", "job", request.JobId);
+            if (state is null)
+            {
+                ThrowJobNotFound(request.JobId);
+            }
+            throw GrpcErrors.FailedPrecondition($"Job '{request.JobId}' is already {state.Value.ToWireName()}; only QUEUED or PROCESSING jobs can be cancelled.", "STATE", "job:" + request.JobId);
         }
-        return ToMessage(job);
+        return JobMessages.ToMessage(await GetExistingAsync(request.JobId));
     }
 
-    Job ToMessage(StoredJob job)
+    public override async Task<GetOutputResponse> GetOutput(GetJobRequest request, ServerCallContext context)
     {
-        var message = new Job
+        new RequestValidator().CheckJobId(request.JobId).ThrowIfInvalid();
+        var output = await store.GetOutputAsync(request.JobId);
+        if (output is null)
         {
-            Id = job.Id,
-            State = System.Enum.Parse<JobState>(job.State, ignoreCase: true),
-            Priority = (Priority)job.Priority,
-            Tenant = job.Tenant,
-            Attempts = (uint)job.Attempts,
-            Progress = job.Progress,
-            Result = job.Result,
-            Error = job.Error,
-            CreatedAt = Timestamp.FromDateTimeOffset(job.CreatedAt),
-            StartedAt = job.StartedAt is { } started ? Timestamp.FromDateTimeOffset(started) : null,
-            FinishedAt = job.FinishedAt is { } finished ? Timestamp.FromDateTimeOffset(finished) : null,
-            ContentType = job.ContentType,
-            AudioBytes = (ulong)job.AudioBytes,
-            Metadata = { job.Metadata },
-        };
-        if (job.JobsAhead >= 0)
-        {
-            message.Position = (uint)job.JobsAhead;
-            message.EstimatedWait = Duration.FromTimeSpan(estimator.Estimate(job.JobsAhead));
+            GrpcErrors.ThrowNotFound($"Job '{request.JobId}' has no output (not finished, no output produced, or expired).", "job_output", request.JobId);
         }
-        return message;
+        return new GetOutputResponse { ContentType = output.Value.ContentType, Audio = ByteString.CopyFrom(output.Value.Audio) };
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.:@-]{0,128}$")]
-    private static partial Regex TenantName();
+    public override async Task<QueueStats> GetStats(GetStatsRequest request, ServerCallContext context) =>
+        ToMessage(await admin.GetStatsAsync());
+
+    public override async Task<QueueStats> Pause(PauseRequest request, ServerCallContext context)
+    {
+        await admin.SetPausedAsync(true);
+        return ToMessage(await admin.GetStatsAsync());
+    }
+
+    public override async Task<QueueStats> Resume(ResumeRequest request, ServerCallContext context)
+    {
+        await admin.SetPausedAsync(false);
+        return ToMessage(await admin.GetStatsAsync());
+    }
+
+    public override async Task<QueueStats> SetConcurrency(SetConcurrencyRequest request, ServerCallContext context)
+    {
+        new RequestValidator()
+            .Check(request.MaxConcurrency is >= 1 and <= MaxConcurrencyLimit, "max_concurrency", $"required; 1 to {MaxConcurrencyLimit}")
+            .ThrowIfInvalid();
+        await admin.SetConcurrencyAsync((int)request.MaxConcurrency);
+        return ToMessage(await admin.GetStatsAsync());
+    }
+
+    public override async Task<ListDeadLettersResponse> ListDeadLetters(ListDeadLettersRequest request, ServerCallContext context)
+    {
+        var offset = 0;
+        new RequestValidator()
+            .Check(request.PageSize <= MaxPageSize, "page_size", $"at most {MaxPageSize}")
+            .Check(request.PageToken.Length == 0 || int.TryParse(request.PageToken, out offset) && offset >= 0, "page_token", "must be a next_page_token from a previous response")
+            .ThrowIfInvalid();
+        var pageSize = request.PageSize == 0 ? DefaultPageSize : (int)request.PageSize;
+        var (jobs, more) = await admin.ListDeadLettersAsync(offset, pageSize);
+        return new ListDeadLettersResponse
+        {
+            Jobs = { jobs.Select(job => JobMessages.ToMessage(job)) },
+            NextPageToken = more ? (offset + pageSize).ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+        };
+    }
+
+    public override async Task<RequeueResponse> Requeue(RequeueRequest request, ServerCallContext context)
+    {
+        if (request.JobId.Length == 0)
+        {
+            return new RequeueResponse { Requeued = (uint)await admin.RequeueAllDeadAsync() };
+        }
+        new RequestValidator().CheckJobId(request.JobId).ThrowIfInvalid();
+        switch (await admin.RequeueAsync(request.JobId))
+        {
+            case RequeueOutcome.NotFound:
+                ThrowJobNotFound(request.JobId);
+                break;
+            case RequeueOutcome.WrongState:
+                throw GrpcErrors.FailedPrecondition($"Job '{request.JobId}' is not DEAD or FAILED; only those can be requeued.", "STATE", "job:" + request.JobId);
+            case RequeueOutcome.AudioExpired:
+                throw GrpcErrors.FailedPrecondition($"Job '{request.JobId}' can no longer be requeued: its audio has expired.", "STATE", "job:" + request.JobId);
+        }
+        return new RequeueResponse { Requeued = 1 };
+    }
+
+    async Task<JobView> GetExistingAsync(string jobId)
+    {
+        new RequestValidator().CheckJobId(jobId).ThrowIfInvalid();
+        var view = await store.GetAsync(jobId);
+        if (view is null)
+        {
+            ThrowJobNotFound(jobId);
+        }
+        return view;
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    static void ThrowJobNotFound(string jobId) =>
+        GrpcErrors.ThrowNotFound($"Job '{jobId}' does not exist (or has expired).", "job", jobId);
+
+    static QueueStats ToMessage(QueueSnapshot stats) => new()
+    {
+        Depth = (ulong)stats.Depth,
+        Priorities =
+        {
+            stats.Priorities.Select(p => new PriorityStats
+            {
+                Priority = (Priority)p.Priority, Depth = (ulong)p.Depth, EstimatedWait = Duration.FromTimeSpan(p.EstimatedWait),
+            }),
+        },
+        Processing = (ulong)stats.Load.Processing,
+        MaxConcurrency = (uint)stats.Load.MaxConcurrency,
+        SucceededLastMinute = (ulong)stats.SucceededLastMinute,
+        FailedLastMinute = (ulong)stats.FailedLastMinute,
+        ProcessingTimeP50 = ToDuration(stats.ProcessingTimeP50),
+        ProcessingTimeP95 = ToDuration(stats.ProcessingTimeP95),
+        ThroughputPerSecond = stats.ThroughputPerSecond,
+        OldestQueuedAge = ToDuration(stats.OldestQueuedAge),
+        Paused = stats.Paused,
+        Delayed = (ulong)stats.Delayed,
+        Dead = (ulong)stats.Dead,
+        AverageProcessingTime = Duration.FromTimeSpan(stats.Load.AverageProcessingTime),
+    };
+
+    static Duration? ToDuration(TimeSpan? span) => span is { } value ? Duration.FromTimeSpan(value) : null;
 }

@@ -12,6 +12,15 @@ public abstract class HostedTest : IDisposable
         return Track(ServiceHost.Start<TEntryPoint>(redis, settings));
     }
 
+    /// <summary>Starts a service with some of its registrations replaced (e.g. a fake clock).</summary>
+    protected ServiceHost<TEntryPoint> Start<TEntryPoint>(
+        RedisFixture redis, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection> replaceServices, params (string Key, string? Value)[] settings)
+        where TEntryPoint : class
+    {
+        redis.RequireAvailable();
+        return Track(ServiceHost.Start<TEntryPoint>(redis.Endpoint!, replaceServices, settings));
+    }
+
     protected T Track<T>(T disposable) where T : IDisposable
     {
         started.Add(disposable);

@@ -47,7 +47,7 @@ public abstract class RedisFixture : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    protected static async Task WaitForPingAsync(string endpoint)
+    public static async Task WaitForPingAsync(string endpoint)
     {
         for (var attempt = 0; attempt < 100; attempt++)
         {
@@ -126,9 +126,10 @@ public static class RedisServerProcess
     public static bool IsInstalled =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, "redis-server")));
 
-    public static Process Start(int port, string dataDir) =>
+    /// <param name="appendOnly">Persist every write to an append-only file in <paramref name="dataDir"/>, as production does.</param>
+    public static Process Start(int port, string dataDir, bool appendOnly = false) =>
         Process.Start(new ProcessStartInfo("redis-server",
-            ["--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir, "--save", "", "--appendonly", "no"])
+            ["--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dataDir, "--save", "", "--appendonly", appendOnly ? "yes" : "no"])
         {
             RedirectStandardOutput = true,
         })!;

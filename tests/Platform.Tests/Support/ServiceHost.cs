@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -17,11 +18,14 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
 {
     readonly Dictionary<string, string?> settings;
     readonly string? reloadableJsonFile;
+    readonly Action<IServiceCollection>? replaceServices;
 
     /// <param name="reloadableJsonFile">An extra appsettings-style file, watched for edits like appsettings.json.</param>
-    public ServiceHost(IDictionary<string, string?> settings, string? reloadableJsonFile = null)
+    /// <param name="replaceServices">Registrations that replace the service's own (e.g. a fake clock).</param>
+    public ServiceHost(IDictionary<string, string?> settings, string? reloadableJsonFile = null, Action<IServiceCollection>? replaceServices = null)
     {
         this.reloadableJsonFile = reloadableJsonFile;
+        this.replaceServices = replaceServices;
         this.settings = new Dictionary<string, string?>(settings)
         {
             // Shorter than the default so tests of a Redis outage do not wait long on each call.
@@ -45,6 +49,10 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
         {
             builder.ConfigureAppConfiguration(config => config.AddJsonFile(reloadableJsonFile, optional: false, reloadOnChange: true));
         }
+        if (replaceServices is not null)
+        {
+            builder.ConfigureTestServices(replaceServices);
+        }
     }
 
     /// <summary>The addresses Kestrel bound, in configuration order.</summary>
@@ -58,10 +66,19 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
 public static class ServiceHost
 {
     public static ServiceHost<TEntryPoint> Start<TEntryPoint>(RedisFixture redis, params (string Key, string? Value)[] settings)
+        where TEntryPoint : class => Start<TEntryPoint>(redis.Endpoint!, null, settings);
+
+    public static ServiceHost<TEntryPoint> Start<TEntryPoint>(
+        string redisEndpoint, Action<IServiceCollection>? replaceServices, params (string Key, string? Value)[] settings)
         where TEntryPoint : class
     {
-        var all = settings.ToDictionary(s => s.Key, s => s.Value);
-        all["ConnectionStrings:redis"] = redis.Endpoint;
-        return new ServiceHost<TEntryPoint>(all);
+        // Later settings win, so a test can override a default its base class set.
+        var all = new Dictionary<string, string?>();
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+        all["ConnectionStrings:redis"] = redisEndpoint;
+        return new ServiceHost<TEntryPoint>(all, replaceServices: replaceServices);
     }
 }
