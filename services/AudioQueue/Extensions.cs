@@ -1,5 +1,7 @@
 using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.Options;
+using Platform.AudioQueue.Audio;
+using Platform.AudioQueue.Worker;
 
 namespace Platform.AudioQueue;
 
@@ -17,6 +19,11 @@ public static class Extensions
         builder.Services.AddSingleton<LeaseStore>();
         builder.Services.AddSingleton<QueueAdmin>();
         builder.Services.AddHostedService<QueueHousekeeping>();
+
+        builder.Services.AddOptions<AudioProcessingOptions>().BindConfiguration(AudioProcessingOptions.SectionName);
+        builder.Services.AddSingleton(services => new AudioProcessor(services.GetRequiredService<IOptions<AudioProcessingOptions>>().Value));
+        builder.Services.AddOptions<AudioWorkerOptions>().BindConfiguration(AudioWorkerOptions.SectionName);
+        builder.Services.AddHostedService<BuiltInAudioWorker>();
 
         // gRPC rejects messages over 4 MiB by default; audio up to MaxAudioBytes (plus the envelope)
         // must reach validation, which answers with a clear INVALID_ARGUMENT instead.

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Google.Protobuf;
+using Platform.AudioQueue.V1;
+using Platform.AudioQueue.Worker;
+using Platform.Tests.Support;
+using Platform.Tests.Unit.Audio;
+
+namespace Platform.Tests.AudioQueue;
+
+public sealed class BuiltInWorkerTestsOnRedis(RedisServerFixture redis) : BuiltInWorkerTests(redis), IClassFixture<RedisServerFixture>;
+public sealed class BuiltInWorkerTestsOnGarnet(GarnetFixture redis) : BuiltInWorkerTests(redis), IClassFixture<GarnetFixture>;
+
+/// <summary>The service's own audio worker, end to end: enqueue real audio, watch it processed.</summary>
+public abstract class BuiltInWorkerTests(RedisFixture redis) : QueueTest(redis)
+{
+    async Task<Job> ProcessAsync(byte[] audio)
+    {
+        await StartAsync(fakeClock: false, ("AudioQueue:Worker:Enabled", "true"), ("AudioQueue:Worker:Concurrency", "2"));
+        var queued = await Queue.EnqueueAsync(new EnqueueRequest { Audio = ByteString.CopyFrom(audio), ContentType = "audio/wav", Tenant = "voice" });
+        using var watch = Queue.WatchJob(new GetJobRequest { JobId = queued.JobId });
+        Job last = null!;
+        while (await watch.ResponseStream.MoveNext(TestContext.Current.CancellationToken))
+        {
+            last = watch.ResponseStream.Current;
+        }
+        return last;
+    }
+
+    [Fact]
+    public async Task A_stereo_recording_is_processed_into_16_khz_mono_speech_with_its_analysis()
+    {
+        const int rate = 44_100;
+        var left = TestSignals.Concat(
+            TestSignals.Silence(0.5, rate), TestSignals.Tone(440, 1.0, rate), TestSignals.Silence(0.6, rate),
+            TestSignals.Tone(440, 0.5, rate), TestSignals.Silence(0.5, rate));
+
+        var job = await ProcessAsync(TestSignals.Wav([left, left], rate));
+        var output = await Queue.GetOutputAsync(new GetJobRequest { JobId = job.Id });
+        var result = JsonDocument.Parse(job.Result).RootElement;
+        var wav = TestSignals.ReadPcm16(output.Audio.ToByteArray());
+
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Equal(1.0, job.Progress);
+        Assert.Equal(1u, job.Attempts);
+        Assert.Equal(3.1, result.GetProperty("duration_seconds").GetDouble(), 2);
+        Assert.Equal(rate, result.GetProperty("sample_rate_in").GetInt32());
+        Assert.Equal(2, result.GetProperty("channels_in").GetInt32());
+        Assert.Equal(2, result.GetProperty("segments").GetArrayLength());
+        Assert.Equal(2.1, result.GetProperty("processed_duration_seconds").GetDouble(), 1);
+        Assert.Equal("audio/wav", output.ContentType);
+        Assert.Equal((1, 16_000, 16), (wav.Channels, wav.SampleRate, wav.Bits));
+        Assert.Equal(2.1, wav.Samples.Length / 16_000.0, 1);
+    }
+
+    [Fact]
+    public async Task Undecodable_audio_fails_at_once_with_a_clear_error()
+    {
+        var job = await ProcessAsync("RIFF....WAVEfmt not really audio"u8.ToArray());
+
+        Assert.Equal(JobState.Failed, job.State);
+        Assert.Equal(1u, job.Attempts);
+        Assert.Contains("could not be decoded as audio/wav", job.Error);
+    }
+}
+
+public sealed class AudioWorkerOptionsTests
+{
+    const long GiB = 1024L * 1024 * 1024;
+
+    [Theory]
+    [InlineData(0, 2, 24 * GiB, 2)]  // one job per core
+    [InlineData(0, 8, 1 * GiB, 4)]   // memory for four jobs only
+    [InlineData(0, 4, GiB / 8, 1)]   // always at least one
+    [InlineData(3, 2, 24 * GiB, 3)]  // configured wins
+    public void Concurrency_comes_from_the_hardware_unless_configured(int configured, int cores, long memory, int expected) =>
+        Assert.Equal(expected, new AudioWorkerOptions { Concurrency = configured }.Resolve(cores, memory));
+}
