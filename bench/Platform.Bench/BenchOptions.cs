@@ -6,7 +6,7 @@ public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concur
 {
     public static BenchOptions? Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("ratelimit" or "cache"))
+        if (args.Length == 0 || args[0] is not ("ratelimit" or "cache" or "queue"))
         {
             return null;
         }
