@@ -20,6 +20,9 @@ public sealed class ChatGatewayOptions
     /// <summary>An OpenAI-compatible provider; when Endpoint and Model are set it answers instead of the simulated model.</summary>
     public UpstreamOptions Upstream { get; set; } = new();
 
+    /// <summary>Voice messages (POST /v1/audio/messages), processed by AudioQueue.</summary>
+    public Voice.VoiceOptions Voice { get; set; } = new();
+
     /// <summary>The one model this gateway serves: the upstream model when configured, else the simulated one.</summary>
     public string ModelName => Upstream.IsConfigured ? Upstream.Model! : DefaultModel;
 

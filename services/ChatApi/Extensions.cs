@@ -37,17 +37,22 @@ public static class Extensions
             }
             // Browsers may read what the page needs: cache status, limits and when to retry.
             policy.AllowAnyHeader().WithMethods("GET", "POST")
-                .WithExposedHeaders("X-Cache", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit", "RateLimit-Policy", "Retry-After");
+                .WithExposedHeaders("X-Cache", "Location", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit", "RateLimit-Policy", "Retry-After");
         }));
 
         builder.Services.AddPlatformGrpcClient<RateLimit.V1.RateLimiter.RateLimiterClient>("ratelimit");
         builder.Services.AddPlatformGrpcClient<Cache.V1.Cache.CacheClient>("cache");
         builder.Services.AddDependencyHealthCheck("ratelimit", "requests are allowed without rate limiting (fail open)");
+        // Processed audio comes back whole (up to Chat:Voice:MaxAudioBytes; gRPC's default limit is 4 MiB).
+        builder.Services.AddPlatformGrpcClient<AudioQueue.V1.AudioQueue.AudioQueueClient>("audioqueue")
+            .ConfigureChannel(channel => channel.MaxReceiveMessageSize = 64 * 1024 * 1024);
         builder.Services.AddDependencyHealthCheck("cache", "answers are not cached (X-Cache: BYPASS)");
+        builder.Services.AddDependencyHealthCheck("audioqueue", "voice messages answer 503 (chat is unaffected)");
 
         builder.Services.AddChatClient(CreateModel)
             .UseOpenTelemetry(sourceName: Platform.ServiceDefaults.PlatformTelemetry.ActivitySourceName);
         builder.Services.AddSingleton<ChatPipeline>();
+        builder.Services.AddSingleton<Voice.VoiceMessages>();
         // Created at start-up so the "anonymous" warning appears when the service starts.
         builder.Services.AddActivatedSingleton<ApiKeys>();
     }

@@ -13,6 +13,7 @@ app.UseStaticFiles();
 app.MapDefaultEndpoints();
 app.MapChatCompletions();
 app.MapModels();
+app.MapVoiceMessages();
 app.MapDebugScaling();
 app.MapApiReference();
 app.MapGrpcService<ChatService>();

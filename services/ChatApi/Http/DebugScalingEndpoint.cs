@@ -8,14 +8,15 @@ namespace Platform.ChatApi.Http;
 
 /// <summary>
 /// GET /debug/scaling (only with Chat:ScalingDebug, on in Development): what the page's ?debug=scaling panel shows — this replica's hardware, the rate-limit
-/// policies in force and the response cache's numbers across replicas. A dependency that cannot be asked
+/// policies in force, the response cache's numbers across replicas and the audio queue's. A dependency that cannot be asked
 /// shows as an error string; the endpoint itself still answers.
 /// </summary>
 public static class DebugScalingEndpoint
 {
     public static void MapDebugScaling(this WebApplication app) =>
         app.MapGet("/debug/scaling", async (HttpContext http, ApiKeys apiKeys, RateLimiter.RateLimiterClient rateLimiter,
-            Cache.V1.Cache.CacheClient cache, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken) =>
+            Cache.V1.Cache.CacheClient cache, AudioQueue.V1.AudioQueue.AudioQueueClient queue, IOptionsMonitor<ChatGatewayOptions> options,
+            CancellationToken cancellationToken) =>
         {
             if (!options.CurrentValue.ScalingDebug)
             {
@@ -40,8 +41,8 @@ public static class DebugScalingEndpoint
                 },
                 rateLimit = await Ask(async () => (await rateLimiter.ListPoliciesAsync(new ListPoliciesRequest(), deadline: deadline, cancellationToken: cancellationToken))
                     .Policies.Select(p => new { p.Name, algorithm = p.Algorithm.ToString(), p.Limit, windowSeconds = p.Window?.ToTimeSpan().TotalSeconds, p.Burst, p.Shadow, failureMode = p.FailureMode.ToString() })),
-                cache = await Ask(async () => await cache.GetStatsAsync(new GetStatsRequest { Namespace = options.CurrentValue.CacheNamespace }, deadline: deadline, cancellationToken: cancellationToken)),
-                audioQueue = "queue statistics arrive with the AudioQueue service's GetStats",
+                cache = await Ask(async () => await cache.GetStatsAsync(new Cache.V1.GetStatsRequest { Namespace = options.CurrentValue.CacheNamespace }, deadline: deadline, cancellationToken: cancellationToken)),
+                audioQueue = await Ask(async () => await queue.GetStatsAsync(new AudioQueue.V1.GetStatsRequest(), deadline: deadline, cancellationToken: cancellationToken)),
             });
         }).WithSummary("Scaling diagnostics for the ?debug=scaling panel (Chat:ScalingDebug; on in Development)")
         .WithMetadata(new Microsoft.AspNetCore.Cors.DisableCorsAttribute()); // for the page on this origin, not other sites

@@ -1,7 +1,9 @@
 using Microsoft.Playwright;
+using Platform.AudioQueue.Grpc;
 using Platform.Cache.Grpc;
 using Platform.RateLimit.Grpc;
 using Platform.Tests.Support;
+using Platform.Tests.Unit.Audio;
 using static Microsoft.Playwright.Assertions;
 
 namespace Platform.Tests.ChatApi;
@@ -25,12 +27,7 @@ public sealed class ChatPageTests(GarnetFixture redis) : HostedTest, IClassFixtu
         var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString()));
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await LaunchAsync(playwright);
         var page = await browser.NewPageAsync();
         await page.GotoAsync(chat.HttpAddress.ToString());
         var answers = page.Locator(".message.assistant");
@@ -58,4 +55,38 @@ public sealed class ChatPageTests(GarnetFixture redis) : HostedTest, IClassFixtu
         await Expect(page.Locator("#debug")).ToBeVisibleAsync();
         await Expect(page.Locator("#debug-data")).ToContainTextAsync("chat-tokens");
     }
+
+    [Fact]
+    public async Task Uploads_a_voice_message_and_follows_it_to_its_result()
+    {
+        Assert.SkipUnless(File.Exists(Chromium), "Chromium is not installed here (apt-get install chromium); .ci/run installs it.");
+        redis.RequireAvailable();
+        await redis.FlushAsync();
+        var ratelimit = Start<RateLimiterService>(redis);
+        var cache = Start<CacheService>(redis);
+        var audioQueue = Start<AudioQueueService>(redis);
+        var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString(),
+            new Dictionary<string, string?> { ["services:audioqueue:http:0"] = audioQueue.Addresses[0].ToString() }));
+        var wav = TestSignals.Wav(TestSignals.Concat(
+            TestSignals.Silence(0.3, 16_000), TestSignals.Tone(300, 0.6, 16_000), TestSignals.Silence(0.5, 16_000),
+            TestSignals.Tone(300, 0.6, 16_000), TestSignals.Silence(0.3, 16_000)), 16_000);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(chat.HttpAddress.ToString());
+        await page.SetInputFilesAsync("#voice-file", new FilePayload { Name = "note.wav", MimeType = "audio/wav", Buffer = wav });
+
+        var card = page.Locator(".message.voice");
+        await Expect(card).ToHaveAttributeAsync("data-status", "succeeded", new() { Timeout = 20_000 });
+        await Expect(card).ToContainTextAsync("2 speech segments");
+        await Expect(card.Locator("audio")).ToHaveCountAsync(1);
+    }
+
+    static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = Chromium,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
 }
