@@ -15,11 +15,11 @@ public sealed class AppHostTests
     const int ChatLimit = 3;
 
     [Fact]
-    public Task Chat_is_rate_limited_and_cached_end_to_end_with_the_default_engine() =>
+    public Task Chat_is_limited_and_cached_and_voice_is_processed_end_to_end_with_the_default_engine() =>
         RunChatScenarioAsync(engineArgument: null);
 
     [Fact]
-    public Task Chat_is_rate_limited_and_cached_end_to_end_with_embedded_garnet() =>
+    public Task Chat_is_limited_and_cached_and_voice_is_processed_end_to_end_with_embedded_garnet() =>
         RunChatScenarioAsync(engineArgument: "Redis:Engine=Garnet");
 
     static async Task RunChatScenarioAsync(string? engineArgument)
@@ -83,6 +83,31 @@ public sealed class AppHostTests
         Assert.NotNull(limited);
         Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.Equal(ChatLimit.ToString(), limited.Headers.GetValues("X-RateLimit-Limit").Single());
+
+        // A voice message: ChatApi → AudioQueue → its built-in worker, followed to the end through SSE.
+        var upload = new ByteArrayContent(ToneWav());
+        upload.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("audio/wav");
+        var accepted = await http.PostAsync("/v1/audio/messages", upload, ct);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var events = await http.GetStringAsync(accepted.Headers.Location + "/events", ct);
+        Assert.Contains("\"status\":\"succeeded\"", events.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[^1]);
+    }
+
+    /// <summary>Half a second of a 440 Hz tone: 16 kHz, 16-bit mono WAV.</summary>
+    static byte[] ToneWav()
+    {
+        const int rate = 16_000, samples = rate / 2;
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write("RIFF"u8); writer.Write(36 + samples * 2); writer.Write("WAVEfmt "u8);
+        writer.Write(16); writer.Write((short)1); writer.Write((short)1); writer.Write(rate); writer.Write(rate * 2); writer.Write((short)2); writer.Write((short)16);
+        writer.Write("data"u8); writer.Write(samples * 2);
+        for (var i = 0; i < samples; i++)
+        {
+            writer.Write((short)(Math.Sin(2 * Math.PI * 440 * i / rate) * 16_000));
+        }
+        writer.Flush();
+        return stream.ToArray();
     }
 
     static Task<HttpResponseMessage> AskAsync(HttpClient http, string question, CancellationToken ct) =>
