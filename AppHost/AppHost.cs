@@ -39,6 +39,14 @@ if (!string.IsNullOrEmpty(builder.Configuration["Parameters:chat-upstream-endpoi
         .WithEnvironment("Chat__Upstream__ApiKey", builder.AddParameter("chat-upstream-key", secret: true));
 }
 
+// An OpenAI-compatible speech-to-text endpoint for the built-in audio worker's transcription stage.
+if (!string.IsNullOrEmpty(builder.Configuration["Parameters:audio-transcription-endpoint"]))
+{
+    audioqueue.WithEnvironment("AudioQueue__Transcription__Endpoint", builder.AddParameter("audio-transcription-endpoint"))
+        .WithEnvironment("AudioQueue__Transcription__Model", builder.AddParameter("audio-transcription-model"))
+        .WithEnvironment("AudioQueue__Transcription__ApiKey", builder.AddParameter("audio-transcription-key", secret: true));
+}
+
 var app = builder.Build();
 redis.LogChoice(app);
 app.Run();

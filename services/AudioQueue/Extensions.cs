@@ -23,6 +23,8 @@ public static class Extensions
         builder.Services.AddOptions<AudioProcessingOptions>().BindConfiguration(AudioProcessingOptions.SectionName);
         builder.Services.AddSingleton(services => new AudioProcessor(services.GetRequiredService<IOptions<AudioProcessingOptions>>().Value));
         builder.Services.AddOptions<AudioWorkerOptions>().BindConfiguration(AudioWorkerOptions.SectionName);
+        builder.Services.AddOptions<TranscriptionOptions>().BindConfiguration(TranscriptionOptions.SectionName);
+        builder.Services.AddSingleton<Transcriber>();
         builder.Services.AddHostedService<BuiltInAudioWorker>();
 
         // gRPC rejects messages over 4 MiB by default; audio up to MaxAudioBytes (plus the envelope)

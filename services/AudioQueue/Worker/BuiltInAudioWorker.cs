@@ -10,7 +10,7 @@ namespace Platform.AudioQueue.Worker;
 /// On shutdown it stops leasing, lets running jobs finish for ShutdownGrace, and gives back the rest.
 /// </summary>
 public sealed partial class BuiltInAudioWorker(
-    LeaseStore leases, AudioProcessor processor, IOptions<AudioWorkerOptions> options, ILogger<BuiltInAudioWorker> logger)
+    LeaseStore leases, AudioProcessor processor, Transcriber transcriber, IOptions<AudioWorkerOptions> options, ILogger<BuiltInAudioWorker> logger)
     : BackgroundService
 {
     static readonly TimeSpan PollWait = TimeSpan.FromSeconds(10);
@@ -69,10 +69,13 @@ public sealed partial class BuiltInAudioWorker(
         var renewals = KeepLeaseAsync(leased, progress, work);
         try
         {
+            // With transcription after it, processing fills the first 90 % of the progress.
+            progress.Scale = transcriber.Enabled ? 0.9 : 1;
             var processed = await Task.Run(() => processor.Process(leased.Audio, job.ContentType, progress, work.Token), work.Token);
+            var transcript = processed.Analysis.Segments.Count > 0 ? await transcriber.TranscribeAsync(processed.Wav, work.Token) : null;
             await work.CancelAsync(); // stops the renewals
             await renewals;
-            var outcome = await leases.CompleteAsync(job.Id, leased.Token, AudioJobResult.Serialize(processed.Analysis, transcript: null), processed.Wav, "audio/wav");
+            var outcome = await leases.CompleteAsync(job.Id, leased.Token, AudioJobResult.Serialize(processed.Analysis, transcript), processed.Wav, "audio/wav");
             LogFinished(job.Id, outcome.Held ? "succeeded" : "lost its lease before completing", outcome.ProcessingTime?.TotalMilliseconds ?? 0);
         }
         catch (UnprocessableAudioException e)
@@ -134,8 +137,9 @@ public sealed partial class BuiltInAudioWorker(
     sealed class LatestProgress : IProgress<double>
     {
         public double Value { get; private set; }
+        public double Scale { get; set; } = 1;
         public bool LeaseLost { get; set; }
-        public void Report(double value) => Value = value;
+        public void Report(double value) => Value = value * Scale;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Built-in audio worker off (AudioQueue:Worker:Enabled=false); jobs wait for external workers")]

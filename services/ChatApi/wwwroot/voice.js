@@ -91,7 +91,8 @@ function render(card, message) {
 }
 
 async function attachAudio(card, url) {
-  if (!url) return;
+  if (!url || card.dataset.audio === url) return;
+  card.dataset.audio = url; // one player per card, however many times the card is drawn
   const response = await fetch(url, { headers: authHeaders() });
   if (!response.ok) return;
   const player = document.createElement('audio');

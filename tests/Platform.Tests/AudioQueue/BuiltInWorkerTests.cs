@@ -1,4 +1,8 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Google.Protobuf;
 using Platform.AudioQueue.V1;
 using Platform.AudioQueue.Worker;
@@ -13,9 +17,9 @@ public sealed class BuiltInWorkerTestsOnGarnet(GarnetFixture redis) : BuiltInWor
 /// <summary>The service's own audio worker, end to end: enqueue real audio, watch it processed.</summary>
 public abstract class BuiltInWorkerTests(RedisFixture redis) : QueueTest(redis)
 {
-    async Task<Job> ProcessAsync(byte[] audio)
+    async Task<Job> ProcessAsync(byte[] audio, params (string Key, string? Value)[] settings)
     {
-        await StartAsync(fakeClock: false, ("AudioQueue:Worker:Enabled", "true"), ("AudioQueue:Worker:Concurrency", "2"));
+        await StartAsync(fakeClock: false, [("AudioQueue:Worker:Enabled", "true"), ("AudioQueue:Worker:Concurrency", "2"), .. settings]);
         var queued = await Queue.EnqueueAsync(new EnqueueRequest { Audio = ByteString.CopyFrom(audio), ContentType = "audio/wav", Tenant = "voice" });
         using var watch = Queue.WatchJob(new GetJobRequest { JobId = queued.JobId });
         Job last = null!;
@@ -53,6 +57,23 @@ public abstract class BuiltInWorkerTests(RedisFixture redis) : QueueTest(redis)
     }
 
     [Fact]
+    public async Task With_a_speech_to_text_endpoint_configured_the_result_carries_the_transcript()
+    {
+        // No speech model runs here, so an OpenAI-compatible stand-in answers /v1/audio/transcriptions: it
+        // checks it received the processed audio (a 16 kHz WAV) and the model, and returns a fixed text.
+        var received = new List<(string Model, int SampleRate)>();
+        await using var provider = await SpeechToTextStandIn.StartAsync(received, "hello from the queue");
+        var tone = TestSignals.Concat(TestSignals.Silence(0.2, 8_000), TestSignals.Tone(440, 0.5, 8_000), TestSignals.Silence(0.2, 8_000));
+
+        var job = await ProcessAsync(TestSignals.Wav(tone, 8_000),
+            ("AudioQueue:Transcription:Endpoint", provider.BaseAddress + "v1"), ("AudioQueue:Transcription:Model", "whisper-test"));
+
+        Assert.True(job.State == JobState.Succeeded, job.Error);
+        Assert.Equal("hello from the queue", JsonDocument.Parse(job.Result).RootElement.GetProperty("transcript").GetString());
+        Assert.Equal([("whisper-test", 16_000)], received);
+    }
+
+    [Fact]
     public async Task Undecodable_audio_fails_at_once_with_a_clear_error()
     {
         var job = await ProcessAsync("RIFF....WAVEfmt not really audio"u8.ToArray());
@@ -74,4 +95,35 @@ public sealed class AudioWorkerOptionsTests
     [InlineData(3, 2, 24 * GiB, 3)]  // configured wins
     public void Concurrency_comes_from_the_hardware_unless_configured(int configured, int cores, long memory, int expected) =>
         Assert.Equal(expected, new AudioWorkerOptions { Concurrency = configured }.Resolve(cores, memory));
+}
+
+/// <summary>A minimal OpenAI-compatible speech-to-text endpoint on a loopback port.</summary>
+sealed class SpeechToTextStandIn(WebApplication app) : IAsyncDisposable
+{
+    public string BaseAddress => app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First() + "/";
+
+    public static async Task<SpeechToTextStandIn> StartAsync(List<(string Model, int SampleRate)> received, string text)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        // HTTP/1.1 explicitly: the services' appsettings.json in the test output set HTTP/2 as the default.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0,
+            listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
+        var app = builder.Build();
+        app.MapPost("/v1/audio/transcriptions", async (HttpRequest request) =>
+        {
+            var form = await request.ReadFormAsync();
+            using var audio = new MemoryStream();
+            await form.Files[0].CopyToAsync(audio);
+            lock (received)
+            {
+                received.Add((form["model"].ToString(), TestSignals.ReadPcm16(audio.ToArray()).SampleRate));
+            }
+            return Results.Json(new { text });
+        });
+        await app.StartAsync();
+        return new SpeechToTextStandIn(app);
+    }
+
+    public ValueTask DisposeAsync() => app.DisposeAsync();
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Google.Rpc;
 using Grpc.Core;
+using Platform.AudioQueue.Grpc;
 using Platform.Cache.Grpc;
 using Platform.Chat.V1;
 using Platform.ChatApi.Grpc;
@@ -20,8 +21,9 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
 {
     const int ChatLimit = 3;
 
+    /// <param name="audioQueue">Also start AudioQueue (without it ChatApi is Degraded: no voice messages).</param>
     async Task<(HttpClient Http, Platform.Chat.V1.Chat.ChatClient Grpc)> StartChatApiAsync(
-        int chatLimit = ChatLimit, string modelLatency = "00:00:00", params (string, string?)[] moreRateLimitSettings)
+        int chatLimit = ChatLimit, string modelLatency = "00:00:00", bool audioQueue = false, params (string, string?)[] moreRateLimitSettings)
     {
         redis.RequireAvailable();
         // Every test calls from 127.0.0.1, so each starts with fresh limits and an empty cache.
@@ -29,7 +31,12 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
         var ratelimit = Start<RateLimiterService>(redis,
             [("RateLimit:Policies:chat:Limit", chatLimit.ToString()), ("RateLimit:Policies:chat:Window", "01:00:00"), .. moreRateLimitSettings]);
         var cache = Start<CacheService>(redis);
-        var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString(), modelLatency));
+        var settings = new Dictionary<string, string?> { ["Chat:Simulated:Latency"] = modelLatency };
+        if (audioQueue)
+        {
+            settings["services:audioqueue:http:0"] = Start<AudioQueueService>(redis, ("AudioQueue:Worker:Enabled", "false")).Addresses[0].ToString();
+        }
+        var chat = Track(ChatApiHost.Start(ratelimit.Addresses[0].ToString(), cache.Addresses[0].ToString(), settings));
         return (Track(new HttpClient { BaseAddress = chat.HttpAddress }), new Platform.Chat.V1.Chat.ChatClient(chat.GrpcChannel()));
     }
 
@@ -40,7 +47,7 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
     [Fact]
     public async Task Repeated_question_is_a_miss_then_a_cache_hit_in_openai_shape()
     {
-        var (http, _) = await StartChatApiAsync();
+        var (http, _) = await StartChatApiAsync(audioQueue: true);
         var question = "What is a token bucket? " + Guid.NewGuid();
 
         var first = await http.PostAsync("/v1/chat/completions", Question(question));
@@ -60,7 +67,7 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
         Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32() + usage.GetProperty("completion_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32());
         Assert.Equal(body.GetProperty("id").GetString(), (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
         Assert.Equal((ChatLimit - 1).ToString(), first.Headers.GetValues("X-RateLimit-Remaining").Single());
-        Assert.Equal("Healthy", await http.GetStringAsync("/health")); // both dependencies answer
+        Assert.Equal("Healthy", await http.GetStringAsync("/health")); // every dependency answers
     }
 
     [Fact]

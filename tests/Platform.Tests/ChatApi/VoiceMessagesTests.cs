@@ -66,6 +66,7 @@ public sealed class VoiceMessagesTests(GarnetFixture redis) : HostedTest, IClass
         Assert.Equal("audio.message", message.GetProperty("object").GetString());
         Assert.True(message.TryGetProperty("position", out _));
         Assert.Equal("succeeded", snapshots[^1].GetProperty("status").GetString());
+        Assert.Single(snapshots, s => s.GetProperty("status").GetString() == "succeeded");
         Assert.Equal("succeeded", final.GetProperty("status").GetString());
         Assert.Equal(2, final.GetProperty("result").GetProperty("segments").GetArrayLength());
         Assert.Equal(22_050, final.GetProperty("result").GetProperty("sample_rate_in").GetInt32());
