@@ -59,11 +59,33 @@ public sealed class ChatGatewayOptions
     /// <summary>Deadline for each call to RateLimit and Cache; past it the feature degrades.</summary>
     public TimeSpan DependencyTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Request deadline per route (the seed's per-function timeouts).</summary>
+    public RouteTimeoutOptions RouteTimeouts { get; set; } = new();
+
     /// <summary>Most messages in one conversation.</summary>
     public int MaxMessages { get; set; } = 256;
 
     /// <summary>The embedded simulated model, used when no upstream provider is configured.</summary>
     public SimulatedModelOptions Simulated { get; set; } = new();
+}
+
+/// <summary>
+/// How long each kind of HTTP request may take before ChatApi gives up on it and answers 504 (a stream
+/// that has started is cut off). Applied by ASP.NET Core's request-timeout middleware; gRPC callers set
+/// their own deadline instead.
+/// </summary>
+public sealed class RouteTimeoutOptions
+{
+    public const string Chat = "chat", VoiceUpload = "voice-upload", Read = "read";
+
+    /// <summary>POST /v1/chat/completions, streamed or not.</summary>
+    public TimeSpan ChatCompletions { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>POST /v1/audio/messages.</summary>
+    public TimeSpan VoiceUploads { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>GET /v1/models, a voice message's state and audio, /debug/scaling. (A message's event stream has none: it lasts until the message is final.)</summary>
+    public TimeSpan Reads { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 public sealed class UpstreamOptions

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Platform.ChatApi.Model;
@@ -20,6 +21,19 @@ public static class Extensions
         return client.AsIChatClient();
     }
 
+    /// <summary>504 with the same problem + OpenAI error body as every other error.</summary>
+    static RequestTimeoutPolicy TimeoutPolicy(TimeSpan timeout) => new()
+    {
+        Timeout = timeout,
+        TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
+        WriteTimeoutResponse = context => Results.Problem(
+            statusCode: StatusCodes.Status504GatewayTimeout,
+            title: "api_error",
+            detail: $"The request took longer than its {timeout.TotalSeconds:0.###} s limit (Chat:RouteTimeouts).",
+            extensions: new Dictionary<string, object?> { ["error"] = new Http.OpenAiError($"The request took longer than its {timeout.TotalSeconds:0.###} s limit.", "api_error", null, "timeout") })
+            .ExecuteAsync(context),
+    };
+
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ChatGatewayOptions>().BindConfiguration(ChatGatewayOptions.SectionName);
@@ -39,6 +53,14 @@ public static class Extensions
             policy.AllowAnyHeader().WithMethods("GET", "POST")
                 .WithExposedHeaders("X-Cache", "Location", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit", "RateLimit-Policy", "Retry-After");
         }));
+
+        var timeouts = builder.Configuration.GetSection($"{ChatGatewayOptions.SectionName}:{nameof(ChatGatewayOptions.RouteTimeouts)}").Get<RouteTimeoutOptions>() ?? new();
+        builder.Services.AddRequestTimeouts(requestTimeouts =>
+        {
+            requestTimeouts.AddPolicy(RouteTimeoutOptions.Chat, TimeoutPolicy(timeouts.ChatCompletions));
+            requestTimeouts.AddPolicy(RouteTimeoutOptions.VoiceUpload, TimeoutPolicy(timeouts.VoiceUploads));
+            requestTimeouts.AddPolicy(RouteTimeoutOptions.Read, TimeoutPolicy(timeouts.Reads));
+        });
 
         builder.Services.AddPlatformGrpcClient<RateLimit.V1.RateLimiter.RateLimiterClient>("ratelimit");
         builder.Services.AddPlatformGrpcClient<Cache.V1.Cache.CacheClient>("cache");

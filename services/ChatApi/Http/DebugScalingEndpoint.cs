@@ -45,7 +45,8 @@ public static class DebugScalingEndpoint
                 audioQueue = await Ask(async () => await queue.GetStatsAsync(new AudioQueue.V1.GetStatsRequest(), deadline: deadline, cancellationToken: cancellationToken)),
             });
         }).WithSummary("Scaling diagnostics for the ?debug=scaling panel (Chat:ScalingDebug; on in Development)")
-        .WithMetadata(new Microsoft.AspNetCore.Cors.DisableCorsAttribute()); // for the page on this origin, not other sites
+        .WithMetadata(new Microsoft.AspNetCore.Cors.DisableCorsAttribute()) // for the page on this origin, not other sites
+        .WithRequestTimeout(RouteTimeoutOptions.Read);
 
     static async Task<object> Ask(Func<Task<object>> call)
     {

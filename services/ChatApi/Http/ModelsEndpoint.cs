@@ -9,7 +9,8 @@ public static class ModelsEndpoint
     public static void MapModels(this WebApplication app) =>
         app.MapGet("/v1/models", (IOptionsMonitor<ChatGatewayOptions> options) =>
             Results.Json(new ModelList("list", [new ModelInfo(options.CurrentValue.ModelName, "model", 0, "platform")])))
-            .WithSummary("Lists the models (OpenAI-compatible)");
+            .WithSummary("Lists the models (OpenAI-compatible)")
+            .WithRequestTimeout(RouteTimeoutOptions.Read);
 
     sealed record ModelList(
         [property: JsonPropertyName("object")] string Object,

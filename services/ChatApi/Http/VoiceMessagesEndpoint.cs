@@ -30,19 +30,23 @@ public static class VoiceMessagesEndpoint
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithRequestTimeout(RouteTimeoutOptions.VoiceUpload)
             .DisableAntiforgery();
         group.MapGet("/{id}", GetAsync)
             .WithSummary("A voice message's state, queue position, estimated wait, progress and result")
             .Produces<VoiceMessage>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithRequestTimeout(RouteTimeoutOptions.Read);
         group.MapGet("/{id}/events", EventsAsync)
             .WithSummary("Server-Sent Events: the message now and at every change, until it is final")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .DisableRequestTimeout();
         group.MapGet("/{id}/audio", AudioAsync)
             .WithSummary("The processed audio (16 kHz mono WAV) of a message that succeeded")
             .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithRequestTimeout(RouteTimeoutOptions.Read);
     }
 
     static async Task<IResult> SubmitAsync(HttpContext http, VoiceMessages voice, ApiKeys apiKeys, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)

@@ -69,4 +69,18 @@ public sealed class FailureResponsesTests(GarnetFixture redis) : HostedTest, ICl
         Assert.Equal(HttpStatusCode.OK, parts.StatusCode);
         Assert.Contains("in parts", (await parts.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
     }
+
+    [Fact]
+    public async Task A_request_over_its_route_deadline_is_504_with_an_error_body()
+    {
+        // The model takes an hour; the chat route allows a fraction of a second.
+        var http = StartChatApi(("Chat:Simulated:Latency", "01:00:00"), ("Chat:RouteTimeouts:ChatCompletions", "00:00:00.300"));
+
+        var response = await http.PostAsync("/v1/chat/completions", Json("{\"messages\":[{\"role\":\"user\",\"content\":\"take your time\"}]}"));
+        var models = await http.GetAsync("/v1/models");
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("timeout", await ErrorCode(response));
+        Assert.Equal(HttpStatusCode.OK, models.StatusCode); // other routes keep their own deadline
+    }
 }
