@@ -2,11 +2,12 @@ namespace Platform.Bench;
 
 /// <param name="Duration">Length of one round of one scenario.</param>
 /// <param name="Rounds">Interleaved rounds; each scenario reports its median round.</param>
-public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concurrency, string? Engine, int Rounds)
+/// <param name="Rate">Requests per second of fixed-rate (open-loop) scenarios.</param>
+public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concurrency, string? Engine, int Rounds, double Rate)
 {
     public static BenchOptions? Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("ratelimit" or "cache" or "queue"))
+        if (args.Length == 0 || args[0] is not ("ratelimit" or "cache" or "queue" or "gateway"))
         {
             return null;
         }
@@ -15,10 +16,11 @@ public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concur
         var rounds = int.Parse(Value("--rounds") ?? "3");
         var concurrency = int.Parse(Value("--concurrency") ?? "32");
         var engine = Value("--engine");
-        if (seconds < 1 || concurrency < 1 || rounds < 1 || engine is not (null or "redis" or "garnet"))
+        var rate = double.Parse(Value("--rate") ?? "200", System.Globalization.CultureInfo.InvariantCulture);
+        if (seconds < 1 || concurrency < 1 || rounds < 1 || rate <= 0 || engine is not (null or "redis" or "garnet"))
         {
             return null;
         }
-        return new BenchOptions(args[0], TimeSpan.FromSeconds(seconds), concurrency, engine, rounds);
+        return new BenchOptions(args[0], TimeSpan.FromSeconds(seconds), concurrency, engine, rounds, rate);
     }
 }

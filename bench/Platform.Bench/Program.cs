@@ -1,17 +1,22 @@
 using Platform.Bench;
 
-// dotnet run -c Release --project bench/Platform.Bench -- ratelimit|cache|queue [--seconds 5] [--rounds 3] [--concurrency 32] [--engine redis|garnet]
+// dotnet run -c Release --project bench/Platform.Bench -- ratelimit|cache|queue|gateway [--seconds 5] [--rounds 3] [--concurrency 32] [--rate 200] [--engine redis|garnet]
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Platform.Bench ratelimit|cache|queue [--seconds N] [--rounds N] [--concurrency N] [--engine redis|garnet]");
+    Console.Error.WriteLine("usage: Platform.Bench ratelimit|cache|queue|gateway [--seconds N] [--rounds N] [--concurrency N] [--rate N] [--engine redis|garnet]");
     return 2;
 }
 
 await using var redis = await BenchRedis.StartAsync(options.Engine);
-Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, engine {redis.Engine}, " +
-                  $"{options.Concurrency} concurrent calls, {options.Rounds} interleaved rounds of {options.Duration.TotalSeconds:0} s per scenario (median round shown)");
+Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, engine {redis.Engine}");
 
+if (options.Scenario == "gateway")
+{
+    await GatewayBenchmark.RunAsync(redis, options); // fixed rate: its own report
+    return 0;
+}
+Console.WriteLine($"{options.Concurrency} concurrent calls, {options.Rounds} interleaved rounds of {options.Duration.TotalSeconds:0} s per scenario (median round shown)");
 var results = options.Scenario switch
 {
     "cache" => await CacheBenchmark.RunAsync(redis, options),

@@ -31,13 +31,14 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServiceProcess> StartAsync(string name, string redisEndpoint, IReadOnlyDictionary<string, string> settings)
+    /// <param name="address">Where the service answers gRPC (Diagnostics.Ping tells when it is up); a free port when null.</param>
+    public static async Task<ServiceProcess> StartAsync(string name, string redisEndpoint, IReadOnlyDictionary<string, string> settings, Uri? address = null)
     {
         // bench/Platform.Bench/bin/<Configuration>/net10.0 → services/<name>/bin/<Configuration>/net10.0
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
         var (framework, configuration) = (output.Name, output.Parent!.Name);
         var serviceDir = Path.Combine(RepositoryRoot, "services", name, "bin", configuration, framework);
-        var address = new Uri($"http://127.0.0.1:{BenchRedis.FreePort()}");
+        address ??= new Uri($"http://127.0.0.1:{BenchRedis.FreePort()}");
 
         var start = new ProcessStartInfo("dotnet", [Path.Combine(serviceDir, name + ".dll"), "--urls", address.ToString()])
         {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Platform.AudioQueue;
 
 /// <summary>Configuration section <c>AudioQueue</c>.</summary>
@@ -50,4 +52,35 @@ public sealed class AudioQueueOptions
     public int LeaseScanDepth { get; set; } = 256;
 
     public double WeightOf(string tenant) => TenantWeights.TryGetValue(tenant, out var weight) && weight > 0 ? weight : 1;
+}
+
+/// <summary>Refuses to start with settings that would stall or corrupt the queue, naming each one.</summary>
+public sealed class AudioQueueOptionsValidator : IValidateOptions<AudioQueueOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AudioQueueOptions o)
+    {
+        var second = TimeSpan.FromSeconds(1);
+        var problems = new List<string>();
+        void Require(bool valid, string problem)
+        {
+            if (!valid)
+            {
+                problems.Add("AudioQueue:" + problem);
+            }
+        }
+        Require(o.MaxAudioBytes > 0, "MaxAudioBytes must be positive");
+        Require(o.MaxConcurrency >= 1, "MaxConcurrency must be at least 1");
+        Require(o.TypicalJobDuration > TimeSpan.Zero, "TypicalJobDuration must be positive");
+        Require(o.IdempotencyWindow >= second, "IdempotencyWindow must be at least 00:00:01");
+        Require(o.AgingStep >= TimeSpan.Zero, "AgingStep must not be negative");
+        Require(o.MaxDepth >= 1, "MaxDepth must be at least 1");
+        Require(o.MaxDepthPerTenant >= 0, "MaxDepthPerTenant must be 0 (no limit) or more");
+        Require(o.MaxProcessingPerTenant >= 0, "MaxProcessingPerTenant must be 0 (no limit) or more");
+        Require(o.TenantWeights.Values.All(w => w > 0), "TenantWeights must be positive");
+        Require(o.MaxAttempts >= 1, "MaxAttempts must be at least 1");
+        Require(o.RetryBaseDelay > TimeSpan.Zero && o.RetryMaxDelay >= o.RetryBaseDelay, "RetryBaseDelay must be positive and RetryMaxDelay at least as long");
+        Require(o.Retention >= second && o.OutputRetention >= second, "Retention and OutputRetention must be at least 00:00:01");
+        Require(o.LeaseScanDepth >= 1, "LeaseScanDepth must be at least 1");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }

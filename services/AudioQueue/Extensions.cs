@@ -10,7 +10,8 @@ public static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddPlatformRedis();
-        builder.Services.AddOptions<AudioQueueOptions>().BindConfiguration(AudioQueueOptions.SectionName);
+        builder.Services.AddOptions<AudioQueueOptions>().BindConfiguration(AudioQueueOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<AudioQueueOptions>, AudioQueueOptionsValidator>();
         builder.Services.AddSingleton(new QueueClock());
         builder.Services.AddSingleton<QueueEvents>();
         builder.Services.AddHostedService(services => services.GetRequiredService<QueueEvents>());
@@ -22,14 +23,18 @@ public static class Extensions
 
         builder.Services.AddOptions<AudioProcessingOptions>().BindConfiguration(AudioProcessingOptions.SectionName);
         builder.Services.AddSingleton(services => new AudioProcessor(services.GetRequiredService<IOptions<AudioProcessingOptions>>().Value));
-        builder.Services.AddOptions<AudioWorkerOptions>().BindConfiguration(AudioWorkerOptions.SectionName);
+        builder.Services.AddOptions<AudioWorkerOptions>().BindConfiguration(AudioWorkerOptions.SectionName)
+            .Validate(o => o.Concurrency >= 0 && o.LeaseDuration >= TimeSpan.FromSeconds(3) && o.ShutdownGrace >= TimeSpan.Zero,
+                "AudioQueue:Worker: Concurrency must be 0 (hardware) or more, LeaseDuration at least 00:00:03, ShutdownGrace not negative")
+            .ValidateOnStart();
         builder.Services.AddOptions<TranscriptionOptions>().BindConfiguration(TranscriptionOptions.SectionName);
         builder.Services.AddSingleton<Transcriber>();
         builder.Services.AddHostedService<BuiltInAudioWorker>();
 
         // gRPC rejects messages over 4 MiB by default; audio up to MaxAudioBytes (plus the envelope)
         // must reach validation, which answers with a clear INVALID_ARGUMENT instead.
+        // Complete carries the output audio and a result of up to 1 Mi characters (4 MiB of UTF-8 at most).
         builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<AudioQueueOptions>>((grpc, queue) =>
-            grpc.MaxReceiveMessageSize = queue.Value.MaxAudioBytes + 1024 * 1024);
+            grpc.MaxReceiveMessageSize = queue.Value.MaxAudioBytes + 5 * 1024 * 1024);
     }
 }

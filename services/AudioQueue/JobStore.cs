@@ -39,7 +39,7 @@ public sealed class JobStore(IConnectionMultiplexer redis, IOptionsMonitor<Audio
             redis.GetDatabase(),
             [
                 QueueKeys.State, QueueKeys.Job(id), QueueKeys.Audio(id), QueueKeys.Ready, QueueKeys.Waiting,
-                QueueKeys.Idempotency(job.IdempotencyKey ?? ""), QueueKeys.FairnessCursors, QueueKeys.TenantDepth,
+                QueueKeys.Idempotency(job.Tenant, job.IdempotencyKey ?? ""), QueueKeys.FairnessCursors, QueueKeys.TenantDepth,
                 QueueKeys.PriorityDepth, QueueKeys.Stats, QueueKeys.Processing,
             ],
             [
@@ -78,7 +78,7 @@ public sealed class JobStore(IConnectionMultiplexer redis, IOptionsMonitor<Audio
             redis.GetDatabase(),
             [
                 QueueKeys.State, QueueKeys.Job(id), QueueKeys.Ready, QueueKeys.Delayed, QueueKeys.Processing, QueueKeys.Waiting,
-                QueueKeys.TenantDepth, QueueKeys.PriorityDepth, QueueKeys.TenantActive, QueueKeys.Audio(id),
+                QueueKeys.TenantDepth, QueueKeys.PriorityDepth, QueueKeys.TenantActive, QueueKeys.Audio(id), QueueKeys.FairnessCursors,
             ],
             [clock.ScriptArgument(), id, reason, (long)options.CurrentValue.Retention.TotalSeconds]))!;
         if ((string)result[0]! == "ok")
@@ -92,12 +92,8 @@ public sealed class JobStore(IConnectionMultiplexer redis, IOptionsMonitor<Audio
     /// <summary>The processed audio a worker attached to the job, if any is left.</summary>
     public async Task<(string ContentType, byte[] Audio)?> GetOutputAsync(string id)
     {
-        var database = redis.GetDatabase();
-        var contentType = database.HashGetAsync(QueueKeys.Job(id), "output_type");
-        var audio = database.StringGetAsync(QueueKeys.Output(id));
-        return (await contentType, await audio) is ({ HasValue: true } type, { HasValue: true } bytes)
-            ? ((string)type!, (byte[])bytes!)
-            : null;
+        var output = await redis.GetDatabase().HashGetAsync(QueueKeys.Output(id), ["type", "audio"]);
+        return output is [{ HasValue: true } type, { HasValue: true } audio] ? ((string)type!, (byte[])audio!) : null;
     }
 
     public static JobStatus? StateOf(RedisResult state) =>

@@ -42,6 +42,15 @@ public sealed class LeaseStore(
         {
             var changed = events.Next;
             var (jobs, _) = await RunLeaseScriptAsync(workerId, maxJobs, leaseDuration);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // The caller left (deadline, shutdown) while the script ran: nobody would process these.
+                foreach (var job in jobs)
+                {
+                    await ReleaseAsync(job.Job.Id, job.Token);
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+            }
             var remaining = deadline - DateTimeOffset.UtcNow;
             if (jobs.Count > 0 || remaining <= TimeSpan.Zero)
             {
@@ -69,7 +78,7 @@ public sealed class LeaseStore(
             [
                 QueueKeys.State, QueueKeys.Ready, QueueKeys.Delayed, QueueKeys.Processing, QueueKeys.Waiting,
                 QueueKeys.TenantDepth, QueueKeys.PriorityDepth, QueueKeys.TenantActive, QueueKeys.Dead,
-                QueueKeys.FailedRecently, QueueKeys.SucceededRecently,
+                QueueKeys.FailedRecently, QueueKeys.SucceededRecently, QueueKeys.FairnessCursors,
             ],
             [
                 clock.ScriptArgument(), maxJobs, JobStore.Micros(leaseDuration), workerId, Guid.NewGuid().ToString("N"),
@@ -123,9 +132,12 @@ public sealed class LeaseStore(
                 clock.ScriptArgument(), id, token, result, output, outputContentType,
                 (long)queue.Retention.TotalSeconds, (long)queue.OutputRetention.TotalSeconds, AverageWeight,
             ]))!;
-        if ((string)reply[0]! != "ok")
+        switch ((string)reply[0]!)
         {
-            return new LeaseOutcome(false, JobStore.StateOf(reply[1]));
+            case "repeat":
+                return new LeaseOutcome(true, JobStatus.Succeeded); // a retried call: the first one did it
+            case "stale":
+                return new LeaseOutcome(false, JobStore.StateOf(reply[1]));
         }
         var processingTime = TimeSpan.FromMilliseconds((long)reply[1]);
         metrics.Finished(JobStatus.Succeeded, processingTime);

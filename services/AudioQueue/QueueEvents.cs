@@ -1,4 +1,3 @@
-using Platform.ServiceDefaults;
 using StackExchange.Redis;
 
 namespace Platform.AudioQueue;
@@ -27,7 +26,7 @@ public sealed partial class QueueEvents(IConnectionMultiplexer redis, ILogger<Qu
         {
             await redis.GetSubscriber().PublishAsync(QueueKeys.Events, jobId, CommandFlags.FireAndForget);
         }
-        catch (Exception e) when (RedisFailures.IsUnavailable(e))
+        catch (Exception e)
         {
             // The change is stored; other replicas notice it at their next housekeeping pulse.
             LogPublishFailed(e.Message);
@@ -43,8 +42,9 @@ public sealed partial class QueueEvents(IConnectionMultiplexer redis, ILogger<Qu
                 await redis.GetSubscriber().SubscribeAsync(QueueKeys.Events, (_, _) => Pulse());
                 return;
             }
-            catch (Exception e) when (RedisFailures.IsUnavailable(e))
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // Housekeeping pulses every second meanwhile, so waiters still wake.
                 LogSubscribeFailed(e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }

@@ -34,12 +34,20 @@ public sealed partial class QueueHousekeeping(LeaseStore leases, QueueAdmin admi
             {
                 LogRedisUnavailable(e.Message);
             }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Anything else (a script error, bad data) must not stop the service: log, try next second.
+                LogFailed(e);
+            }
             events.Pulse();
         }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leases expired: {Requeued} jobs queued again, {Dead} dead after their last attempt")]
     partial void LogLeasesExpired(long requeued, long dead);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Queue housekeeping failed; retrying next second")]
+    partial void LogFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Queue housekeeping skipped: Redis unavailable ({Reason})")]
     partial void LogRedisUnavailable(string reason);

@@ -45,6 +45,8 @@ public static class QueueKeys
 
     public static RedisKey Job(string id) => JobPrefix + id;
     public static RedisKey Audio(string id) => AudioPrefix + id;
+    /// <summary>Hash: type, audio — a job's processed audio, kept for OutputRetention.</summary>
     public static RedisKey Output(string id) => Prefix + "output:" + id;
-    public static RedisKey Idempotency(string key) => Prefix + "idem:" + key;
+    /// <summary>Idempotency keys are per tenant: two tenants' equal keys name two jobs.</summary>
+    public static RedisKey Idempotency(string tenant, string key) => Prefix + "idem:" + tenant + "\n" + key;
 }

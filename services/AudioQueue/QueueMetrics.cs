@@ -20,7 +20,7 @@ public sealed class QueueMetrics
         leased = meter.CreateCounter<long>("platform.audioqueue.leased", "{job}", "Jobs handed to workers.");
         finished = meter.CreateCounter<long>("platform.audioqueue.finished", "{attempt}", "Attempts ended, by the job's state after (succeeded, failed, dead, queued = retry).");
         redelivered = meter.CreateCounter<long>("platform.audioqueue.lease_expired", "{job}", "Leases that ran out: the job was queued again (outcome=requeued) or went dead (outcome=dead).");
-        wait = meter.CreateHistogram<double>("platform.audioqueue.wait_time", "s", "Time from enqueue (or retry) to lease.");
+        wait = meter.CreateHistogram<double>("platform.audioqueue.wait_time", "s", "Time from enqueue to lease (a retried job counts from its first enqueue).");
         processing = meter.CreateHistogram<double>("platform.audioqueue.processing_time", "s", "Time from lease to completion of jobs that succeeded.");
         meter.CreateObservableGauge("platform.audioqueue.depth", () => last?.Depth ?? 0, "{job}", "Jobs waiting (as of the last stats sweep, every few seconds).");
         meter.CreateObservableGauge("platform.audioqueue.processing", () => last?.Load.Processing ?? 0, "{job}", "Jobs leased by workers now.");

@@ -64,7 +64,7 @@ public sealed class AudioQueueService(
         {
             JobId = result.JobId,
             Position = (uint)Math.Max(0, result.JobsAhead),
-            EstimatedWait = Duration.FromTimeSpan(result.EstimatedWait),
+            EstimatedWait = result.JobsAhead >= 0 ? Duration.FromTimeSpan(result.EstimatedWait) : null,
             Duplicate = result.Outcome == EnqueueOutcome.Duplicate,
         };
     }
@@ -94,11 +94,12 @@ public sealed class AudioQueueService(
     public override async Task WatchJob(GetJobRequest request, IServerStreamWriter<Job> responseStream, ServerCallContext context)
     {
         var cancellation = context.CancellationToken;
+        // Taken before each read, so a change between the read and the wait is not missed.
+        var changed = events.Next;
         var view = await GetExistingAsync(request.JobId);
         Job? sent = null;
         while (true)
         {
-            var changed = events.Next;
             var message = JobMessages.ToMessage(view);
             if (!message.Equals(sent))
             {
@@ -118,6 +119,7 @@ public sealed class AudioQueueService(
                 // Nothing changed; refresh the estimate anyway.
             }
             await Task.Delay(WatchInterval, cancellation);
+            changed = events.Next;
             if (await store.GetAsync(request.JobId) is not { } latest)
             {
                 return; // Expired: nothing more will happen to it.

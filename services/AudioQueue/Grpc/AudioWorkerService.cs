@@ -14,6 +14,7 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
     static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromSeconds(30);
     static readonly TimeSpan MinLeaseDuration = TimeSpan.FromSeconds(1), MaxLeaseDuration = TimeSpan.FromMinutes(10);
     static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(60);
+    static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(500);
 
     public override async Task<LeaseResponse> Lease(LeaseRequest request, ServerCallContext context)
     {
@@ -26,6 +27,12 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
             .Check(maxWait >= TimeSpan.Zero && maxWait <= MaxWait, "max_wait", "0 to 60 s")
             .ThrowIfInvalid();
 
+        // Answer before the caller's own deadline, so leased jobs reach it rather than a closed call.
+        var untilDeadline = context.Deadline - DateTime.UtcNow - DeadlineMargin;
+        if (untilDeadline < maxWait)
+        {
+            maxWait = untilDeadline > TimeSpan.Zero ? untilDeadline : TimeSpan.Zero;
+        }
         var jobs = await leases.LeaseAsync(request.WorkerId, Math.Max(1, (int)request.MaxJobs), leaseDuration, maxWait, context.CancellationToken);
         return new LeaseResponse
         {

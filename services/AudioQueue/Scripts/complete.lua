@@ -4,7 +4,8 @@
 --       7 succeeded recently, 8 audio, 9 output
 -- ARGV: 1 now us ('' = server clock), 2 job id, 3 token, 4 result, 5 output audio ('' for none),
 --       6 output content type, 7 retention s, 8 output retention s, 9 average weight (0-1]
--- Returns {'ok', processing ms} or {'stale', current state (false: no such job)}
+-- Returns {'ok', processing ms}, {'repeat'} when this token already completed it (a retried call),
+-- or {'stale', current state (false: no such job)}
 local function now_us()
   if ARGV[1] ~= '' then return tonumber(ARGV[1]) end
   local t = redis.call('TIME')
@@ -12,7 +13,10 @@ local function now_us()
 end
 local function num(v) return string.format('%.0f', v) end
 
-local fields = redis.call('HMGET', KEYS[2], 'state', 'token', 'tenant', 'started_ms')
+local fields = redis.call('HMGET', KEYS[2], 'state', 'token', 'tenant', 'started_ms', 'completed_token')
+if fields[1] == 'SUCCEEDED' and fields[5] == ARGV[3] then
+  return {'repeat'}
+end
 if fields[1] ~= 'PROCESSING' or fields[2] ~= ARGV[3] then
   return {'stale', fields[1]}
 end
@@ -22,7 +26,7 @@ local elapsed = math.max(0, now_ms - tonumber(fields[4]))
 redis.call('ZREM', KEYS[3], ARGV[2])
 if redis.call('HINCRBY', KEYS[4], fields[3], -1) <= 0 then redis.call('HDEL', KEYS[4], fields[3]) end
 redis.call('HSET', KEYS[2], 'state', 'SUCCEEDED', 'finished_ms', num(now_ms), 'progress', 1,
-  'result', ARGV[4], 'error', '')
+  'result', ARGV[4], 'error', '', 'completed_token', ARGV[3])
 redis.call('HDEL', KEYS[2], 'token', 'lease_until_ms')
 
 local average = tonumber(redis.call('HGET', KEYS[5], 'average_ms') or tostring(elapsed))
@@ -35,7 +39,8 @@ redis.call('ZADD', KEYS[7], num(now_ms), ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[7])
 redis.call('EXPIRE', KEYS[8], ARGV[7])
 if ARGV[5] ~= '' then
-  redis.call('SET', KEYS[9], ARGV[5], 'EX', ARGV[8])
-  redis.call('HSET', KEYS[2], 'output_type', ARGV[6])
+  -- Its own hash (type and bytes), so it lives for OutputRetention even past the job's Retention.
+  redis.call('HSET', KEYS[9], 'type', ARGV[6], 'audio', ARGV[5])
+  redis.call('EXPIRE', KEYS[9], ARGV[8])
 end
 return {'ok', elapsed}

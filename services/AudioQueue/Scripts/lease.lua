@@ -3,13 +3,15 @@
 -- max attempts), and retries whose backoff is over become ready. max_jobs = 0 does only housekeeping
 -- (every replica runs it each second, so nothing waits for the next Lease call).
 -- KEYS: 1 state, 2 ready, 3 delayed, 4 processing, 5 waiting, 6 tenant depth, 7 priority depth,
---       8 tenant active, 9 dead, 10 failed recently, 11 succeeded recently
+--       8 tenant active, 9 dead, 10 failed recently, 11 succeeded recently, 12 fairness cursors
 -- ARGV: 1 now us ('' = server clock), 2 max jobs, 3 lease us, 4 worker id, 5 token prefix,
 --       6 default concurrency, 7 per-tenant processing limit (0: none), 8 max attempts,
 --       9 candidates to scan, 10 job key prefix, 11 audio key prefix
 -- Returns {returned to queue, dead, became ready, {{flat job fields, audio}, ...}}
 -- Job keys are derived from ids: they share the queue's hash tag (one cluster slot), and every queue
 -- script also declares the state key, so on Garnet (lock per declared key) they never interleave.
+-- An id whose job hash is gone (deleted by hand, evicted) is dropped from the set it was found in,
+-- so one damaged job cannot stall the queue.
 local function now_us()
   if ARGV[1] ~= '' then return tonumber(ARGV[1]) end
   local t = redis.call('TIME')
@@ -17,7 +19,11 @@ local function now_us()
 end
 local function num(v) return string.format('%.0f', v) end
 local function decrement(hash, field)
-  if redis.call('HINCRBY', hash, field, -1) <= 0 then redis.call('HDEL', hash, field) end
+  if redis.call('HINCRBY', hash, field, -1) <= 0 then
+    redis.call('HDEL', hash, field)
+    return true
+  end
+  return false
 end
 
 local now = now_us()
@@ -29,31 +35,38 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', num(now), 'LIMI
   local job = job_prefix .. id
   local fields = redis.call('HMGET', job, 'tenant', 'priority', 'attempts', 'score', 'worker')
   redis.call('ZREM', KEYS[4], id)
-  decrement(KEYS[8], fields[1])
-  local why = 'lease expired (worker ' .. (fields[5] or '?') .. ' did not renew or finish in time)'
-  if tonumber(fields[3]) >= tonumber(ARGV[8]) then
-    redis.call('HSET', job, 'state', 'DEAD', 'finished_ms', num(now_ms), 'error', why .. ' on attempt ' .. fields[3])
-    redis.call('HDEL', job, 'token', 'worker', 'lease_until_ms')
-    redis.call('ZADD', KEYS[9], num(now_ms), id)
-    redis.call('ZADD', KEYS[10], num(now_ms), id)
-    dead = dead + 1
-  else
-    redis.call('HSET', job, 'state', 'QUEUED', 'error', why)
-    redis.call('HDEL', job, 'token', 'worker', 'lease_until_ms')
-    -- Its original score: a redelivered job goes back to the front, not the end.
-    redis.call('ZADD', KEYS[2], fields[4], id)
-    redis.call('ZADD', KEYS[5], num(now_ms), id)
-    redis.call('HINCRBY', KEYS[6], fields[1], 1)
-    redis.call('HINCRBY', KEYS[7], fields[2], 1)
-    returned = returned + 1
+  if fields[1] then
+    decrement(KEYS[8], fields[1])
+    local why = 'lease expired (worker ' .. (fields[5] or '?') .. ' did not renew or finish in time)'
+    if tonumber(fields[3]) >= tonumber(ARGV[8]) then
+      redis.call('HSET', job, 'state', 'DEAD', 'finished_ms', num(now_ms), 'error', why .. ' on attempt ' .. fields[3])
+      redis.call('HDEL', job, 'token', 'worker', 'lease_until_ms')
+      redis.call('ZADD', KEYS[9], num(now_ms), id)
+      redis.call('ZADD', KEYS[10], num(now_ms), id)
+      dead = dead + 1
+    else
+      redis.call('HSET', job, 'state', 'QUEUED', 'error', why)
+      redis.call('HDEL', job, 'token', 'worker', 'lease_until_ms')
+      -- Its original score: a redelivered job goes back to the front, not the end.
+      redis.call('ZADD', KEYS[2], fields[4], id)
+      redis.call('ZADD', KEYS[5], num(now_ms), id)
+      redis.call('HINCRBY', KEYS[6], fields[1], 1)
+      redis.call('HINCRBY', KEYS[7], fields[2], 1)
+      returned = returned + 1
+    end
   end
 end
 
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', num(now), 'LIMIT', 0, 100)) do
   redis.call('ZREM', KEYS[3], id)
-  redis.call('ZADD', KEYS[2], redis.call('HGET', job_prefix .. id, 'score'), id)
-  redis.call('HDEL', job_prefix .. id, 'next_attempt_ms')
-  promoted = promoted + 1
+  local score = redis.call('HGET', job_prefix .. id, 'score')
+  if score then
+    redis.call('ZADD', KEYS[2], score, id)
+    redis.call('HDEL', job_prefix .. id, 'next_attempt_ms')
+    promoted = promoted + 1
+  else
+    redis.call('ZREM', KEYS[5], id)
+  end
 end
 
 -- The "last minute" counters keep one minute of history.
@@ -73,11 +86,17 @@ if wanted > 0 and redis.call('HGET', KEYS[1], 'paused') ~= '1' then
       local job = job_prefix .. id
       local fields = redis.call('HMGET', job, 'tenant', 'priority')
       local tenant = fields[1]
-      if tenant_limit == 0 or tonumber(redis.call('HGET', KEYS[8], tenant) or '0') < tenant_limit then
+      if not tenant then
+        redis.call('ZREM', KEYS[2], id)
+        redis.call('ZREM', KEYS[5], id)
+      elseif tenant_limit == 0 or tonumber(redis.call('HGET', KEYS[8], tenant) or '0') < tenant_limit then
         local token = ARGV[5] .. ':' .. (#leased + 1)
         redis.call('ZREM', KEYS[2], id)
         redis.call('ZREM', KEYS[5], id)
-        decrement(KEYS[6], tenant)
+        if decrement(KEYS[6], tenant) then
+          -- Nothing of the tenant waits: its fairness cursors no longer matter (see enqueue.lua).
+          redis.call('HDEL', KEYS[12], tenant .. '|1', tenant .. '|2', tenant .. '|3', tenant .. '|4')
+        end
         decrement(KEYS[7], fields[2])
         redis.call('HINCRBY', KEYS[8], tenant, 1)
         redis.call('ZADD', KEYS[4], num(deadline), id)

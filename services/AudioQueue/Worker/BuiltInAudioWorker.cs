@@ -72,10 +72,10 @@ public sealed partial class BuiltInAudioWorker(
             // With transcription after it, processing fills the first 90 % of the progress.
             progress.Scale = transcriber.Enabled ? 0.9 : 1;
             var processed = await Task.Run(() => processor.Process(leased.Audio, job.ContentType, progress, work.Token), work.Token);
-            var transcript = processed.Analysis.Segments.Count > 0 ? await transcriber.TranscribeAsync(processed.Wav, work.Token) : null;
+            var (transcript, transcriptError) = processed.Analysis.Segments.Count > 0 ? await TranscribeAsync(job.Id, processed.Wav, work.Token) : (null, null);
             await work.CancelAsync(); // stops the renewals
             await renewals;
-            var outcome = await leases.CompleteAsync(job.Id, leased.Token, AudioJobResult.Serialize(processed.Analysis, transcript), processed.Wav, "audio/wav");
+            var outcome = await leases.CompleteAsync(job.Id, leased.Token, AudioJobResult.Serialize(processed.Analysis, transcript, transcriptError), processed.Wav, "audio/wav");
             LogFinished(job.Id, outcome.Held ? "succeeded" : "lost its lease before completing", outcome.ProcessingTime?.TotalMilliseconds ?? 0);
         }
         catch (UnprocessableAudioException e)
@@ -104,6 +104,23 @@ public sealed partial class BuiltInAudioWorker(
             await renewals;
             await leases.FailAsync(job.Id, leased.Token, $"{e.GetType().Name}: {e.Message}", retryable: true);
             LogRetryableFailure(e, job.Id);
+        }
+    }
+
+    /// <summary>
+    /// The optional stage: a provider that fails (down, misconfigured) costs the transcript, not the job,
+    /// whose audio was processed; the result says why the transcript is missing.
+    /// </summary>
+    async Task<(string? Text, string? Error)> TranscribeAsync(string jobId, byte[] wav, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await transcriber.TranscribeAsync(wav, cancellationToken), null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogTranscriptionFailed(e, jobId);
+            return (null, $"transcription failed: {e.Message}");
         }
     }
 
@@ -156,6 +173,9 @@ public sealed partial class BuiltInAudioWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed; it will be retried")]
     partial void LogRetryableFailure(Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: transcription failed; the result has no transcript")]
+    partial void LogTranscriptionFailed(Exception exception, string jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: lease lost (expired or cancelled); work dropped")]
     partial void LogLeaseLost(string jobId);

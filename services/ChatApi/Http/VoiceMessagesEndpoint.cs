@@ -76,6 +76,10 @@ public static class VoiceMessagesEndpoint
         {
             return TooLarge(maxBytes);
         }
+        catch (InvalidDataException e) when (e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
+        {
+            return TooLarge(maxBytes); // the file part is over the limit
+        }
         catch (InvalidDataException e)
         {
             return Error(StatusCodes.Status400BadRequest, $"The multipart body could not be read: {e.Message}", "invalid_multipart");
@@ -97,9 +101,9 @@ public static class VoiceMessagesEndpoint
         try
         {
             var idempotencyKey = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
-            if (idempotencyKey is { Length: > 200 })
+            if (idempotencyKey is { Length: > 256 })
             {
-                return Error(StatusCodes.Status400BadRequest, "Idempotency-Key: at most 200 characters.", "invalid_idempotency_key");
+                return Error(StatusCodes.Status400BadRequest, "Idempotency-Key: at most 256 characters.", "invalid_idempotency_key");
             }
             var (message, limited) = await voice.SubmitAsync(caller, audio, normalized, idempotencyKey, cancellationToken);
             if (limited is not null)

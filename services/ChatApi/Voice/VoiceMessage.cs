@@ -52,6 +52,11 @@ public sealed record VoiceMessage(
         job.Error.Length > 0 ? job.Error : null,
         job.State == JobState.Succeeded ? $"/v1/audio/messages/{job.Id}/audio" : null);
 
+    /// <summary>A just-queued message, from Enqueue's receipt (when it cannot be read back at once).</summary>
+    public static VoiceMessage From(EnqueueResponse queued) => new(
+        queued.JobId, "queued", queued.Position, queued.EstimatedWait?.ToTimeSpan().TotalSeconds, 0, 0,
+        DateTimeOffset.UtcNow.ToUnixTimeSeconds(), null, null, null, null, null);
+
     /// <summary>The worker's result document, as JSON when it is JSON, else as a string.</summary>
     static JsonElement? ParseResult(string result)
     {

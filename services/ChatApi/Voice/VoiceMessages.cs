@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
 using Grpc.Core;
@@ -47,15 +49,22 @@ public sealed partial class VoiceMessages(
                 Audio = ByteString.CopyFrom(audio.Span),
                 ContentType = contentType,
                 Tenant = TenantOf(caller),
-                // Scoped to the caller: two callers' keys never name the same message.
-                IdempotencyKey = idempotencyKey is null ? "" : caller + "|" + idempotencyKey,
+                IdempotencyKey = IdempotencyKeyFor(caller, idempotencyKey),
                 Metadata = { [OwnerKey] = caller, [InFlightLeaseKey] = leaseId ?? "" },
             }, deadline: Deadline, cancellationToken: cancellationToken);
             if (queued.Duplicate && leaseId is not null)
             {
                 await ReleaseAsync(settings, caller, leaseId); // the first upload holds its own slot
             }
-            return (await GetAsync(caller, queued.JobId, cancellationToken), null);
+            // The job is queued whatever happens next: if it cannot be read back, answer from the receipt.
+            try
+            {
+                return (await GetAsync(caller, queued.JobId, cancellationToken) ?? VoiceMessage.From(queued), null);
+            }
+            catch (VoiceUnavailableException)
+            {
+                return (VoiceMessage.From(queued), null);
+            }
         }
         catch (RpcException e)
         {
@@ -169,6 +178,14 @@ public sealed partial class VoiceMessages(
             throw Unavailable(e);
         }
     }
+
+    /// <summary>
+    /// Every upload carries a key, so a gRPC retry after a timeout cannot queue it twice; the caller's
+    /// Idempotency-Key makes the caller's own retries safe too. Hashed with the caller (length-prefixed),
+    /// so callers never share keys and any length fits AudioQueue's limit.
+    /// </summary>
+    static string IdempotencyKeyFor(string caller, string? idempotencyKey) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{caller.Length}:{caller}|{idempotencyKey ?? Guid.NewGuid().ToString("N")}")));
 
     static bool Owned(string caller, Job job) => job.Metadata.TryGetValue(OwnerKey, out var owner) && owner == caller;
 

@@ -69,11 +69,14 @@ public abstract class AudioQueueServiceTests(RedisFixture redis) : QueueTest(red
         var first = await client.EnqueueAsync(Job(idempotencyKey: "upload-42"));
         var again = await client.EnqueueAsync(Job(idempotencyKey: "upload-42"));
         var other = await client.EnqueueAsync(Job(idempotencyKey: "upload-43"));
+        var otherTenant = await client.EnqueueAsync(Job(tenant: "team-b", idempotencyKey: "upload-42"));
 
         Assert.Equal(first.JobId, again.JobId);
         Assert.True(again.Duplicate);
         Assert.NotEqual(first.JobId, other.JobId);
         Assert.Equal(1u, other.Position); // the duplicate stored nothing new
+        Assert.NotEqual(first.JobId, otherTenant.JobId); // keys are per tenant
+        Assert.False(otherTenant.Duplicate);
     }
 
     [Fact]

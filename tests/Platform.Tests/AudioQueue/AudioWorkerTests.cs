@@ -150,6 +150,7 @@ public abstract class AudioWorkerTests(RedisFixture redis) : QueueTest(redis)
         var (renewCode, _) = await Rpc.FailureOf(() => Worker.RenewAsync(new RenewRequest { JobId = id, LeaseToken = first.LeaseToken, Progress = 0.5 }).ResponseAsync);
         var (completeCode, completeDetails) = await Rpc.FailureOf(() => CompleteAsync(first));
         await CompleteAsync(second, "second");
+        await CompleteAsync(second, "second"); // a retry of a call that worked (e.g. after a timeout) is OK
 
         Assert.Equal(id, second.Job.Id);
         Assert.Equal(2u, second.Job.Attempts);
@@ -377,5 +378,31 @@ public abstract class AudioWorkerTests(RedisFixture redis) : QueueTest(redis)
         Rpc.AssertInvalid(renewCode, renewDetails, "job_id", "lease_token", "progress");
         Rpc.AssertInvalid(failCode, failDetails, "error");
         Rpc.AssertInvalid(concurrencyCode, concurrencyDetails, "max_concurrency");
+    }
+
+    [Fact]
+    public async Task A_job_whose_data_was_deleted_does_not_stall_the_queue()
+    {
+        await StartAsync();
+        var damaged = (await EnqueueAsync()).JobId;
+        var healthy = (await EnqueueAsync()).JobId;
+        await Redis.Database.KeyDeleteAsync("aq:{audio}:job:" + damaged);
+
+        var leased = await LeaseOneAsync();
+
+        Assert.Equal(healthy, leased!.Job.Id);
+        Assert.Equal(0, await Redis.Database.SortedSetLengthAsync("aq:{audio}:ready"));
+    }
+
+    [Fact]
+    public async Task A_long_poll_answers_before_the_callers_deadline()
+    {
+        await StartAsync();
+
+        var lease = await Worker.LeaseAsync(
+            new LeaseRequest { WorkerId = "w", MaxWait = Duration.FromTimeSpan(TimeSpan.FromSeconds(30)) },
+            deadline: DateTime.UtcNow.AddSeconds(2));
+
+        Assert.Empty(lease.Jobs); // an empty answer, not DEADLINE_EXCEEDED
     }
 }

@@ -74,6 +74,22 @@ public abstract class BuiltInWorkerTests(RedisFixture redis) : QueueTest(redis)
     }
 
     [Fact]
+    public async Task A_failing_speech_to_text_endpoint_costs_the_transcript_not_the_job()
+    {
+        await using var provider = await SpeechToTextStandIn.StartAsync([], "unused", failWith: 503);
+        var tone = TestSignals.Concat(TestSignals.Silence(0.2, 8_000), TestSignals.Tone(440, 0.5, 8_000), TestSignals.Silence(0.2, 8_000));
+
+        var job = await ProcessAsync(TestSignals.Wav(tone, 8_000),
+            ("AudioQueue:Transcription:Endpoint", provider.BaseAddress + "v1"), ("AudioQueue:Transcription:Model", "whisper-test"));
+        var result = JsonDocument.Parse(job.Result).RootElement;
+
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Equal(1u, job.Attempts);
+        Assert.False(result.TryGetProperty("transcript", out _));
+        Assert.StartsWith("transcription failed", result.GetProperty("transcript_error").GetString());
+    }
+
+    [Fact]
     public async Task Undecodable_audio_fails_at_once_with_a_clear_error()
     {
         var job = await ProcessAsync("RIFF....WAVEfmt not really audio"u8.ToArray());
@@ -103,7 +119,8 @@ sealed class SpeechToTextStandIn(WebApplication app) : IAsyncDisposable
     public string BaseAddress => app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
         .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First() + "/";
 
-    public static async Task<SpeechToTextStandIn> StartAsync(List<(string Model, int SampleRate)> received, string text)
+    /// <param name="failWith">An HTTP status to answer every request with instead (a provider that is down).</param>
+    public static async Task<SpeechToTextStandIn> StartAsync(List<(string Model, int SampleRate)> received, string text, int? failWith = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         // HTTP/1.1 explicitly: the services' appsettings.json in the test output set HTTP/2 as the default.
@@ -112,6 +129,10 @@ sealed class SpeechToTextStandIn(WebApplication app) : IAsyncDisposable
         var app = builder.Build();
         app.MapPost("/v1/audio/transcriptions", async (HttpRequest request) =>
         {
+            if (failWith is { } status)
+            {
+                return Results.StatusCode(status);
+            }
             var form = await request.ReadFormAsync();
             using var audio = new MemoryStream();
             await form.Files[0].CopyToAsync(audio);

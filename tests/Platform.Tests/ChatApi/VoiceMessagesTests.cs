@@ -94,6 +94,8 @@ public sealed class VoiceMessagesTests(GarnetFixture redis) : HostedTest, IClass
         var text = await http.PostAsync("/v1/audio/messages", new StringContent("hello", Encoding.UTF8, "text/plain"), Cancel);
         var empty = await http.PostAsync("/v1/audio/messages", Audio([]), Cancel);
         var large = await http.PostAsync("/v1/audio/messages", Audio(new byte[100_000]), Cancel);
+        using var largeForm = new MultipartFormDataContent { { Audio(new byte[5_000]), "file", "long.wav" } };
+        var largePart = await http.PostAsync("/v1/audio/messages", largeForm, Cancel);
         var missing = await http.GetAsync($"/v1/audio/messages/{Guid.NewGuid()}", Cancel);
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, text.StatusCode);
@@ -101,6 +103,7 @@ public sealed class VoiceMessagesTests(GarnetFixture redis) : HostedTest, IClass
         Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
         Assert.Contains("4096", (await large.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, largePart.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
