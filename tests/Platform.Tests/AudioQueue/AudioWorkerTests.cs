@@ -80,6 +80,27 @@ public abstract class AudioWorkerTests(RedisFixture redis) : QueueTest(redis)
     }
 
     [Fact]
+    public async Task A_tenant_of_weight_three_gets_three_turns_for_each_of_a_tenant_of_weight_one()
+    {
+        await StartAsync(("AudioQueue:TenantWeights:gold", "3"));
+        for (var i = 0; i < 12; i++)
+        {
+            await EnqueueAsync(tenant: "gold");
+            await EnqueueAsync(tenant: "basic");
+        }
+
+        var order = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            var leased = (await LeaseOneAsync())!;
+            order.Add(leased.Job.Tenant);
+            await CompleteAsync(leased);
+        }
+
+        Assert.InRange(order.Count(t => t == "gold"), 5, 7);
+    }
+
+    [Fact]
     public async Task A_tenant_at_its_processing_limit_is_skipped_for_others()
     {
         await StartAsync(("AudioQueue:MaxConcurrency", "10"), ("AudioQueue:MaxProcessingPerTenant", "1"));
