@@ -37,13 +37,15 @@ public static class ChatCompletionsEndpoint
         }
 
         var maxBytes = options.CurrentValue.MaxRequestBytes;
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
-        {
-            bodyLimit.MaxRequestBodySize = maxBytes;
-        }
+        // A declared length over the limit is refused before the limit is lowered, so the server still
+        // drains the body and the client reads the 413 instead of a reset connection.
         if (http.Request.ContentLength > maxBytes)
         {
             return TooLarge(maxBytes);
+        }
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = maxBytes;
         }
 
         ChatCompletionRequest? request;

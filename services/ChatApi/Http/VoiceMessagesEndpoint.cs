@@ -56,14 +56,15 @@ public static class VoiceMessagesEndpoint
             return Unauthorized(http);
         }
         var maxBytes = options.CurrentValue.Voice.MaxAudioBytes;
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
-        {
-            // Room for the multipart envelope; the audio itself is checked below.
-            bodyLimit.MaxRequestBodySize = maxBytes + 64 * 1024;
-        }
+        // Room for the multipart envelope; the audio itself is checked below. A declared length over it is
+        // refused before the limit is lowered, so the server still drains the body and the client reads the 413.
         if (http.Request.ContentLength > maxBytes + 64 * 1024)
         {
             return TooLarge(maxBytes);
+        }
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = maxBytes + 64 * 1024;
         }
 
         byte[] audio;
