@@ -53,8 +53,8 @@ public sealed class ChatUnavailableException(bool upstream, string message, Exce
     public bool Upstream => upstream;
 }
 
-/// <summary>Completion is null when the request was rate limited.</summary>
-public sealed record ChatOutcome(RateLimitState RateLimit, ChatCompletion? Completion, CacheStatus Cache);
+/// <summary>Completion is null when the request was rate limited. ModelTime: how long the model took (zero when it was not asked).</summary>
+public sealed record ChatOutcome(RateLimitState RateLimit, ChatCompletion? Completion, CacheStatus Cache, TimeSpan ModelTime = default);
 
 /// <summary>
 /// What every chat request goes through, HTTP or gRPC: rate limit (RateLimit service), response cache
@@ -160,6 +160,7 @@ public sealed partial class ChatPipeline(
             }
 
             ChatCompletion completion;
+            var asked = time.GetTimestamp();
             try
             {
                 completion = await AskModelAsync(id, created, model, turn, stream, cancellationToken);
@@ -176,7 +177,7 @@ public sealed partial class ChatPipeline(
             filled = stored;
             // MISS: the cache was read and did not have it. BYPASS: the cache was skipped or unavailable.
             var status = cacheWorks && cachePolicy.Read && (stored || !cachePolicy.Write) ? CacheStatus.Miss : CacheStatus.Bypass;
-            return new ChatOutcome(limit, completion, status);
+            return new ChatOutcome(limit, completion, status, time.GetElapsedTime(asked));
         }
         finally
         {

@@ -51,7 +51,7 @@ public static class Extensions
             }
             // Browsers may read what the page needs: cache status, limits and when to retry.
             policy.AllowAnyHeader().WithMethods("GET", "POST")
-                .WithExposedHeaders("X-Cache", "Location", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit", "RateLimit-Policy", "Retry-After");
+                .WithExposedHeaders("X-Cache", "Location", "Server-Timing", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit", "RateLimit-Policy", "Retry-After");
         }));
 
         var timeouts = builder.Configuration.GetSection($"{ChatGatewayOptions.SectionName}:{nameof(ChatGatewayOptions.RouteTimeouts)}").Get<RouteTimeoutOptions>() ?? new();

@@ -111,6 +111,9 @@ public static class ChatCompletionsEndpoint
         }
 
         http.Response.Headers["X-Cache"] = outcome.Cache.ToString().ToUpperInvariant();
+        // Server-Timing (W3C): how much of the response time was the model's, so callers and load tests
+        // can tell the gateway's own share.
+        http.Response.Headers["Server-Timing"] = $"model;dur={outcome.ModelTime.TotalMilliseconds.ToString("0.#", CultureInfo.InvariantCulture)}";
         return Results.Json(ChatCompletionResponse.From(outcome.Completion));
     }
 

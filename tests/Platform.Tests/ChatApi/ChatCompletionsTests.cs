@@ -56,6 +56,8 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal("MISS", first.Headers.GetValues("X-Cache").Single());
         Assert.Equal("HIT", second.Headers.GetValues("X-Cache").Single());
+        Assert.StartsWith("model;dur=", first.Headers.GetValues("Server-Timing").Single());
+        Assert.Equal("model;dur=0", second.Headers.GetValues("Server-Timing").Single()); // answered without the model
         var body = await first.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("chat.completion", body.GetProperty("object").GetString());
         Assert.Equal("platform-sim-1", body.GetProperty("model").GetString());
