@@ -9,7 +9,8 @@ public sealed record CacheRead(bool Found, byte[] Value, TimeSpan? TtlRemaining,
 
 public abstract record LookupResult
 {
-    public sealed record Hit(CacheRead Read) : LookupResult;
+    /// <param name="Waited">The value arrived while waiting for another caller's Fill.</param>
+    public sealed record Hit(CacheRead Read, bool Waited = false) : LookupResult;
     public sealed record Lease(string Token, TimeSpan LeaseTtl) : LookupResult;
     public sealed record Timeout(TimeSpan LeaseRemaining) : LookupResult;
 }
@@ -110,7 +111,7 @@ public sealed class SharedCache(
                         }
                         local.Put(ns, key, entry, epoch);
                         stats.Hit(ns, "l2");
-                        return new LookupResult.Hit(new CacheRead(true, entry.Value, entry.TtlRemaining, entry.Tags, false));
+                        return new LookupResult.Hit(new CacheRead(true, entry.Value, entry.TtlRemaining, entry.Tags, false), waited);
 
                     case LookupOutcome.Leased:
                         stats.Miss(ns);

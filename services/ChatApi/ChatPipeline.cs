@@ -53,7 +53,11 @@ public sealed class ChatUnavailableException(bool upstream, string message, Exce
     public bool Upstream => upstream;
 }
 
-/// <summary>Completion is null when the request was rate limited. ModelTime: how long the model took (zero when it was not asked).</summary>
+/// <summary>
+/// Completion is null when the request was rate limited. ModelTime: how long the model took for this
+/// answer, or how long this request waited for the answer another identical request was getting (zero
+/// for a plain cache hit).
+/// </summary>
 public sealed record ChatOutcome(RateLimitState RateLimit, ChatCompletion? Completion, CacheStatus Cache, TimeSpan ModelTime = default);
 
 /// <summary>
@@ -126,13 +130,13 @@ public sealed partial class ChatPipeline(
 
         var model = settings.ModelName;
         var cacheKey = ResponseCacheKey(model, turn);
-        var (cached, leaseToken, cacheWorks) = cachePolicy switch
+        var (cached, leaseToken, cacheWorks, sharedWait) = cachePolicy switch
         {
             // Single flight: of many identical questions in flight at once, one asks the model; the
             // others wait in Cache for its answer.
             { Read: true, Write: true } => await LookupCacheAsync(settings, cacheKey, cancellationToken),
             { Read: true } => await ReadCacheAsync(settings, cacheKey, cancellationToken),
-            _ => (null, null, true),
+            _ => (null, null, true, TimeSpan.Zero),
         };
         if (cached is not null)
         {
@@ -144,7 +148,8 @@ public sealed partial class ChatPipeline(
                     await stream.PieceAsync(piece);
                 }
             }
-            return new ChatOutcome(limit, cached, CacheStatus.Hit);
+            // An answer another request was getting from the model: the wait for it was the model's time.
+            return new ChatOutcome(limit, cached, CacheStatus.Hit, sharedWait);
         }
 
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
@@ -250,8 +255,10 @@ public sealed partial class ChatPipeline(
 
     /// <returns>The cached answer; or a lease token when this request should ask the model and fill;
     /// or neither (waited too long for another caller) — then ask the model and store the answer.</returns>
-    async Task<(ChatCompletion? Hit, string? LeaseToken, bool CacheWorks)> LookupCacheAsync(ChatGatewayOptions settings, string key, CancellationToken cancellationToken)
+    /// <returns>SharedWait: how long the lookup waited for another request's answer (single flight).</returns>
+    async Task<(ChatCompletion? Hit, string? LeaseToken, bool CacheWorks, TimeSpan SharedWait)> LookupCacheAsync(ChatGatewayOptions settings, string key, CancellationToken cancellationToken)
     {
+        var asked = time.GetTimestamp();
         try
         {
             var result = await cache.LookupAsync(new LookupRequest
@@ -263,29 +270,29 @@ public sealed partial class ChatPipeline(
             }, deadline: Deadline() + settings.CacheMaxWait, cancellationToken: cancellationToken);
             return result.ResultCase switch
             {
-                LookupResponse.ResultOneofCase.Hit => (Decode(result.Hit.Value), null, true),
-                LookupResponse.ResultOneofCase.Lease => (null, result.Lease.Token, true),
-                _ => (null, null, true),
+                LookupResponse.ResultOneofCase.Hit => (Decode(result.Hit.Value), null, true, result.Hit.Waited ? time.GetElapsedTime(asked) : TimeSpan.Zero),
+                LookupResponse.ResultOneofCase.Lease => (null, result.Lease.Token, true, TimeSpan.Zero),
+                _ => (null, null, true, TimeSpan.Zero),
             };
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             LogCacheUnavailable(e.StatusCode, e.Status.Detail);
-            return (null, null, false);
+            return (null, null, false, TimeSpan.Zero);
         }
     }
 
-    async Task<(ChatCompletion? Hit, string? LeaseToken, bool CacheWorks)> ReadCacheAsync(ChatGatewayOptions settings, string key, CancellationToken cancellationToken)
+    async Task<(ChatCompletion? Hit, string? LeaseToken, bool CacheWorks, TimeSpan SharedWait)> ReadCacheAsync(ChatGatewayOptions settings, string key, CancellationToken cancellationToken)
     {
         try
         {
             var entry = await cache.GetAsync(new GetRequest { Namespace = settings.CacheNamespace, Key = key }, deadline: Deadline(), cancellationToken: cancellationToken);
-            return (entry.Found ? Decode(entry.Value) : null, null, true);
+            return (entry.Found ? Decode(entry.Value) : null, null, true, TimeSpan.Zero);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             LogCacheUnavailable(e.StatusCode, e.Status.Detail);
-            return (null, null, false);
+            return (null, null, false, TimeSpan.Zero);
         }
     }
 

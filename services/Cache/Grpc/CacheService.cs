@@ -85,6 +85,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
                     Value = UnsafeByteOperations.UnsafeWrap(hit.Read.Value),
                     TtlRemaining = hit.Read.TtlRemaining is { } ttl ? Duration.FromTimeSpan(ttl) : null,
                     Tags = { hit.Read.Tags },
+                    Waited = hit.Waited,
                 },
             },
             LookupResult.Lease lease => new LookupResponse

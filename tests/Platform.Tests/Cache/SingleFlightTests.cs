@@ -44,6 +44,8 @@ public abstract class SingleFlightTests(RedisFixture redis) : HostedTest
 
         Assert.Single(all, r => r.ResultCase == LookupResponse.ResultOneofCase.Lease);
         Assert.Equal(499, all.Count(r => r.ResultCase == LookupResponse.ResultOneofCase.Hit && r.Hit.Value.ToStringUtf8() == "computed once"));
+        Assert.Contains(all, r => r.ResultCase == LookupResponse.ResultOneofCase.Hit && r.Hit.Waited);
+        Assert.False((await replicas[1].LookupAsync(Lookup(key))).Hit.Waited); // there already: no wait
         // Asked of the replica that filled; each replica folds its own counts into the totals it reports.
         var stats = await replicas[0].GetStatsAsync(new GetStatsRequest { Namespace = "flight" });
         Assert.True(stats.LeaseWaits >= 1);

@@ -1,0 +1,193 @@
+using System.Globalization;
+
+namespace Platform.LoadTest;
+
+/// <summary>What to run and against what. Parse reports every bad option at once, naming it and its limit.</summary>
+public sealed record LoadOptions
+{
+    public static readonly string[] Scenarios = ["chat", "voice", "mixed", "ratelimit", "cache", "queue"];
+
+    public required string Scenario { get; init; }
+    /// <summary>Simulated users (chat, voice, mixed).</summary>
+    public int Users { get; init; } = 100;
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Users start evenly spread over this time.</summary>
+    public TimeSpan RampUp { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Each user's pause between messages, ±50 % jitter.</summary>
+    public TimeSpan ThinkTime { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Fixed request rate (service scenarios); null runs a closed loop of Concurrency callers.</summary>
+    public double? Rate { get; init; }
+    public int Concurrency { get; init; } = 32;
+    /// <summary>Share of chat messages that repeat one of a few popular questions (so the cache matters).</summary>
+    public double PopularShare { get; init; } = 0.3;
+    /// <summary>Share of chat messages sent with stream: true.</summary>
+    public double StreamShare { get; init; } = 0.2;
+    /// <summary>Share of users in the mixed scenario who send voice messages instead of text.</summary>
+    public double VoiceShare { get; init; } = 0.1;
+    public Uri ChatUrl { get; init; } = new("http://localhost:5080");
+    public Uri ChatGrpcUrl { get; init; } = new("http://localhost:5081");
+    public Uri RateLimitUrl { get; init; } = new("http://localhost:5101");
+    public Uri CacheUrl { get; init; } = new("http://localhost:5102");
+    public Uri QueueUrl { get; init; } = new("http://localhost:5103");
+    /// <summary>Redis for the raw-Redis baseline (host:port); none skips that baseline.</summary>
+    public string? Redis { get; init; }
+    public string? ApiKey { get; init; }
+    /// <summary>Also run the same load against a no-op gRPC call (and raw Redis), for ratios from the same run.</summary>
+    public bool Baseline { get; init; }
+    /// <summary>Processes whose memory (RSS) is sampled during the run, by name.</summary>
+    public string[] Processes { get; init; } = ["ChatApi", "RateLimit", "Cache", "AudioQueue"];
+    public string? ReportPath { get; init; }
+    public bool Live { get; init; } = true;
+
+    public bool IsUserScenario => Scenario is "chat" or "voice" or "mixed";
+
+    public static (LoadOptions? Options, IReadOnlyList<string> Problems) Parse(IReadOnlyList<string> args)
+    {
+        var problems = new List<string>();
+        if (args.Count == 0 || !Scenarios.Contains(args[0]))
+        {
+            return (null, [$"scenario: the first argument must be one of {string.Join(", ", Scenarios)}"]);
+        }
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var flags = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 1; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (name is "--baseline" or "--no-live")
+            {
+                flags.Add(name);
+            }
+            else if (name.StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Count && KnownValues.Contains(name))
+            {
+                values[name] = args[++i];
+            }
+            else
+            {
+                problems.Add($"{name}: unknown option (or missing its value); options: {string.Join(", ", KnownValues)}, --baseline, --no-live");
+            }
+        }
+
+        int Int(string name, int fallback, int min, int max)
+        {
+            if (!values.TryGetValue(name, out var raw))
+            {
+                return fallback;
+            }
+            if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+            {
+                return value;
+            }
+            problems.Add($"{name}: must be a whole number from {min} to {max} (got '{raw}')");
+            return fallback;
+        }
+        double Share(string name, double fallback)
+        {
+            if (!values.TryGetValue(name, out var raw))
+            {
+                return fallback;
+            }
+            if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1)
+            {
+                return value;
+            }
+            problems.Add($"{name}: must be a share from 0 to 1 (got '{raw}')");
+            return fallback;
+        }
+        TimeSpan Time(string name, TimeSpan fallback, TimeSpan min, TimeSpan max)
+        {
+            if (!values.TryGetValue(name, out var raw))
+            {
+                return fallback;
+            }
+            if (ParseDuration(raw) is { } value && value >= min && value <= max)
+            {
+                return value;
+            }
+            problems.Add($"{name}: must be a duration like 500ms, 30s, 5m or 1h, from {Describe(min)} to {Describe(max)} (got '{raw}')");
+            return fallback;
+        }
+        Uri Url(string name, Uri fallback)
+        {
+            if (!values.TryGetValue(name, out var raw))
+            {
+                return fallback;
+            }
+            if (Uri.TryCreate(raw, UriKind.Absolute, out var value) && value.Scheme is "http" or "https")
+            {
+                return value;
+            }
+            problems.Add($"{name}: must be an http:// or https:// URL (got '{raw}')");
+            return fallback;
+        }
+
+        double? rate = null;
+        if (values.TryGetValue("--rate", out var rawRate))
+        {
+            if (double.TryParse(rawRate, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r is > 0 and <= 1_000_000)
+            {
+                rate = r;
+            }
+            else
+            {
+                problems.Add($"--rate: must be requests per second above 0, at most 1000000 (got '{rawRate}')");
+            }
+        }
+        var options = new LoadOptions
+        {
+            Scenario = args[0],
+            Users = Int("--users", 100, 1, 100_000),
+            Duration = Time("--duration", TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1), TimeSpan.FromHours(24)),
+            RampUp = Time("--ramp-up", TimeSpan.FromSeconds(10), TimeSpan.Zero, TimeSpan.FromHours(1)),
+            ThinkTime = Time("--think-time", TimeSpan.FromSeconds(10), TimeSpan.Zero, TimeSpan.FromHours(1)),
+            Rate = rate,
+            Concurrency = Int("--concurrency", 32, 1, 10_000),
+            PopularShare = Share("--popular-share", 0.3),
+            StreamShare = Share("--stream-share", 0.2),
+            VoiceShare = Share("--voice-share", 0.1),
+            ChatUrl = Url("--chat-url", new Uri("http://localhost:5080")),
+            ChatGrpcUrl = Url("--chat-grpc-url", new Uri("http://localhost:5081")),
+            RateLimitUrl = Url("--ratelimit-url", new Uri("http://localhost:5101")),
+            CacheUrl = Url("--cache-url", new Uri("http://localhost:5102")),
+            QueueUrl = Url("--queue-url", new Uri("http://localhost:5103")),
+            Redis = values.GetValueOrDefault("--redis"),
+            ApiKey = values.GetValueOrDefault("--api-key"),
+            Baseline = flags.Contains("--baseline"),
+            Processes = values.TryGetValue("--processes", out var processes) ? processes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : ["ChatApi", "RateLimit", "Cache", "AudioQueue"],
+            ReportPath = values.GetValueOrDefault("--report"),
+            Live = !flags.Contains("--no-live"),
+        };
+        if (options.IsUserScenario && rate is not null)
+        {
+            problems.Add("--rate: not for chat, voice or mixed, whose users pace themselves (--users, --think-time)");
+        }
+        if (options.RampUp > options.Duration)
+        {
+            problems.Add($"--ramp-up: must not be longer than --duration ({Describe(options.Duration)})");
+        }
+        return problems.Count == 0 ? (options, []) : (null, problems);
+    }
+
+    static readonly string[] KnownValues =
+    [
+        "--users", "--duration", "--ramp-up", "--think-time", "--rate", "--concurrency", "--popular-share", "--stream-share",
+        "--voice-share", "--chat-url", "--chat-grpc-url", "--ratelimit-url", "--cache-url", "--queue-url", "--redis", "--api-key",
+        "--processes", "--report",
+    ];
+
+    /// <summary>500ms, 30s, 5m, 1h, or a TimeSpan (00:00:30).</summary>
+    public static TimeSpan? ParseDuration(string text)
+    {
+        (string Suffix, double Scale)[] units = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)];
+        foreach (var (suffix, scale) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal)
+                && double.TryParse(text[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount >= 0)
+            {
+                return TimeSpan.FromSeconds(amount * scale);
+            }
+        }
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? span : null;
+    }
+
+    static string Describe(TimeSpan span) => span.TotalSeconds < 60 ? $"{span.TotalSeconds:0.###}s" : span.TotalMinutes < 60 ? $"{span.TotalMinutes:0.##}m" : $"{span.TotalHours:0.##}h";
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Starts the platform the way the capacity runs in docs/PERFORMANCE.md measure it: redis-server (AOF off,
+# a temporary directory) and the four services from their Release builds as separate processes on the
+# default ports, with chat limits raised so the run measures capacity rather than the limits.
+#   tools/LoadTest/platform.sh start [extra env assignments...]   e.g. Chat__Simulated__Latency=00:00:00.800
+#   tools/LoadTest/platform.sh stop
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+state=/tmp/platform-loadtest
+mkdir -p "$state"
+
+if [[ "${1:-}" == "stop" ]]; then
+  for file in "$state"/*.pid; do
+    [[ -e "$file" ]] || continue
+    pid=$(cat "$file"); rm -f "$file"
+    kill "$pid" 2>/dev/null || continue
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done # graceful shutdown takes a moment
+  done
+  exit 0
+fi
+[[ "${1:-}" == "start" ]] || { echo "usage: $0 start [KEY=value...] | stop" >&2; exit 2; }
+shift
+
+# No build servers: they would outlive this script holding its output open.
+dotnet build -c Release "$root/Platform.sln" -v q -nologo --disable-build-servers >/dev/null
+redis-server --port 6390 --save '' --appendonly no --dir "$state" >"$state/redis.log" 2>&1 & echo $! >"$state/redis.pid"
+
+start() { # name, then KEY=value settings
+  local name=$1; shift
+  (cd "$root/services/$name/bin/Release/net10.0" && env ConnectionStrings__redis=127.0.0.1:6390 ASPNETCORE_ENVIRONMENT=Production \
+     Logging__LogLevel__Default=Warning "$@" ./"$name" >"$state/$name.log" 2>&1 & echo $! >"$state/$name.pid")
+}
+limits=(RateLimit__Policies__chat__Limit=1000000000 RateLimit__Policies__chat-tokens__Limit=4000000000
+        RateLimit__Policies__chat-tokens__Burst=4000000000 RateLimit__Policies__audio__Limit=1000000000
+        RateLimit__Policies__audio__Burst=1000000000 RateLimit__Policies__audio-inflight__Limit=1000000)
+start RateLimit ASPNETCORE_URLS=http://127.0.0.1:5101 "${limits[@]}" "$@"
+start Cache ASPNETCORE_URLS=http://127.0.0.1:5102 "$@"
+start AudioQueue ASPNETCORE_URLS=http://127.0.0.1:5103 AudioQueue__MaxDepth=1000000 "$@"
+start ChatApi services__ratelimit__http__0=http://127.0.0.1:5101 services__cache__http__0=http://127.0.0.1:5102 \
+  services__audioqueue__http__0=http://127.0.0.1:5103 "$@"
+for port in 5101 5102 5103; do
+  until curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$port/alive"; do sleep 0.2; done
+done
+until curl -s -o /dev/null http://127.0.0.1:5080/alive; do sleep 0.2; done
+echo "platform up: ChatApi http://localhost:5080 (gRPC 5081), RateLimit 5101, Cache 5102, AudioQueue 5103, Redis 127.0.0.1:6390"
