@@ -156,11 +156,15 @@ public sealed record LoadOptions
             ReportPath = values.GetValueOrDefault("--report"),
             Live = !flags.Contains("--no-live"),
         };
+        if (!values.ContainsKey("--ramp-up") && options.RampUp > options.Duration)
+        {
+            options = options with { RampUp = options.Duration / 2 }; // a short run keeps half of it for full load
+        }
         if (options.IsUserScenario && rate is not null)
         {
             problems.Add("--rate: not for chat, voice or mixed, whose users pace themselves (--users, --think-time)");
         }
-        if (options.RampUp > options.Duration)
+        if (options.IsUserScenario && values.ContainsKey("--ramp-up") && options.RampUp > options.Duration)
         {
             problems.Add($"--ramp-up: must not be longer than --duration ({Describe(options.Duration)})");
         }
