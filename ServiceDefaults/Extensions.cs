@@ -86,6 +86,15 @@ public static class Extensions
 #pragma warning disable EXTEXP0001 // Experimental, and the supported way to opt one client out of ConfigureHttpClientDefaults.
         client.RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
+        // One HTTP/2 connection carries at most 100 calls at once (Kestrel's default); under load, and with
+        // calls that wait (Lookup, streams), more connections open instead of calls queueing in the client.
+        client.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+        });
         client.ConfigureChannel(channel => channel.ServiceConfig = new Grpc.Net.Client.Configuration.ServiceConfig
         {
             MethodConfigs =

@@ -23,12 +23,15 @@ shift
 
 # No build servers: they would outlive this script holding its output open.
 dotnet build -c Release "$root/Platform.sln" -v q -nologo --disable-build-servers >/dev/null
-redis-server --port 6390 --save '' --appendonly no --dir "$state" >"$state/redis.log" 2>&1 & echo $! >"$state/redis.pid"
+redis-server --port 6390 --save '' --appendonly no --dir "$state" >"$state/redis.log" 2>&1 &
+echo $! >"$state/redis.pid"
 
 start() { # name, then KEY=value settings
   local name=$1; shift
-  (cd "$root/services/$name/bin/Release/net10.0" && env ConnectionStrings__redis=127.0.0.1:6390 ASPNETCORE_ENVIRONMENT=Production \
-     Logging__LogLevel__Default=Warning "$@" ./"$name" >"$state/$name.log" 2>&1 & echo $! >"$state/$name.pid")
+  # exec: the recorded pid is the service's own, so stop reaches it.
+  (cd "$root/services/$name/bin/Release/net10.0" && exec env ConnectionStrings__redis=127.0.0.1:6390 ASPNETCORE_ENVIRONMENT=Production \
+     Logging__LogLevel__Default=Warning "$@" ./"$name" >"$state/$name.log" 2>&1) &
+  echo $! >"$state/$name.pid"
 }
 limits=(RateLimit__Policies__chat__Limit=1000000000 RateLimit__Policies__chat-tokens__Limit=4000000000
         RateLimit__Policies__chat-tokens__Burst=4000000000 RateLimit__Policies__audio__Limit=1000000000
