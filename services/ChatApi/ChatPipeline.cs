@@ -391,7 +391,8 @@ public sealed partial class ChatPipeline(
     }
 
     /// <summary>SHA-256 of a canonical form of everything that changes the answer.</summary>
-    static string ResponseCacheKey(string model, ChatTurn turn)
+    /// <summary>SHA-256 of a canonical form of what changes the answer: model, messages, temperature, max_tokens.</summary>
+    public static string ResponseCacheKey(string model, ChatTurn turn)
     {
         var canonical = JsonSerializer.SerializeToUtf8Bytes(new
         {
