@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Platform.LoadTest;
 
 namespace Platform.Bench;
 
@@ -34,46 +35,60 @@ public static class GatewayBenchmark
         }, grpc);
         using var client = new HttpClient { BaseAddress = http };
 
-        async Task<bool> Ask(string question)
+        async Task<Sample> Ask(string question)
         {
             using var body = new StringContent(JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = question } } }), Encoding.UTF8, "application/json");
             using var response = await client.PostAsync("/v1/chat/completions", body);
-            return response.IsSuccessStatusCode;
+            return response.IsSuccessStatusCode ? Sample.Ok : Sample.Failed($"HTTP {(int)response.StatusCode}");
         }
-        async Task<bool> Models(long _)
+        async Task<Sample> Models(long _, CancellationToken __)
         {
             using var response = await client.GetAsync("/v1/models");
-            return response.IsSuccessStatusCode;
+            return response.IsSuccessStatusCode ? Sample.Ok : Sample.Failed($"HTTP {(int)response.StatusCode}");
         }
         var run = Guid.NewGuid().ToString("N");
         long asked = 0;
-        Task<bool> Hit(long i) => Ask($"popular question {i % 10} {run}");
-        Task<bool> Miss(long _) => Ask($"new question {Interlocked.Increment(ref asked)} {run}"); // never asked before
+        Task<Sample> Hit(long i, CancellationToken _) => Ask($"popular question {i % 10} {run}");
+        Task<Sample> Miss(long _, CancellationToken __) => Ask($"new question {Interlocked.Increment(ref asked)} {run}"); // never asked before
+        // The same fixed-rate driver as tools/LoadTest: requests timed from when they were due.
+        async Task<LoadMetrics> AtFixedRate(Operation operation, TimeSpan duration)
+        {
+            var metrics = new LoadMetrics();
+            await Drivers.FixedRateAsync(options.Rate, duration, operation, metrics, TimeProvider.System, CancellationToken.None);
+            return metrics;
+        }
 
         for (var i = 0; i < 10; i++)
         {
-            await Hit(i); // the popular questions are cached before measuring
+            await Hit(i, default); // the popular questions are cached before measuring
         }
-        await OpenLoop.RunAsync("warm-up", options.Rate, TimeSpan.FromSeconds(3), Miss);
+        await AtFixedRate(Miss, TimeSpan.FromSeconds(3)); // warm-up
 
-        var results = new List<(OpenLoopResult Result, TimeSpan Upstream)>();
+        (string Name, Operation Call, TimeSpan Upstream)[] scenarios =
+        [
+            ("GET /v1/models (HTTP baseline, no dependencies)", Models, TimeSpan.Zero),
+            ("chat, cache hit (no model call)", Hit, TimeSpan.Zero),
+            ($"chat, cache miss (model {ModelLatency.TotalMilliseconds:0} ms)", Miss, ModelLatency),
+        ];
+        var results = scenarios.Select(_ => new List<LoadMetrics>()).ToArray();
         for (var round = 0; round < options.Rounds; round++)
         {
-            results.Add((await OpenLoop.RunAsync("GET /v1/models (HTTP baseline, no dependencies)", options.Rate, options.Duration, Models), TimeSpan.Zero));
-            results.Add((await OpenLoop.RunAsync("chat, cache hit (no model call)", options.Rate, options.Duration, Hit), TimeSpan.Zero));
-            results.Add((await OpenLoop.RunAsync($"chat, cache miss (model {ModelLatency.TotalMilliseconds:0} ms)", options.Rate, options.Duration, Miss), ModelLatency));
+            for (var i = 0; i < scenarios.Length; i++)
+            {
+                results[i].Add(await AtFixedRate(scenarios[i].Call, options.Duration));
+            }
         }
 
         Console.WriteLine();
         Console.WriteLine($"Fixed rate {options.Rate:0} requests/s, {options.Rounds} rounds of {options.Duration.TotalSeconds:0} s per scenario (overhead = latency - model time; median round)");
         Console.WriteLine("| Scenario | requests | errors | overhead p50 ms | p90 ms | p99 ms | max ms |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var group in results.GroupBy(r => r.Result.Name))
+        for (var i = 0; i < scenarios.Length; i++)
         {
-            var rounds = group.OrderBy(r => r.Result.Percentile(0.99)).ToList();
-            var (median, upstream) = rounds[rounds.Count / 2];
-            double Overhead(double p) => median.Percentile(p) - upstream.TotalMilliseconds;
-            Console.WriteLine($"| {median.Name} | {median.Requests} | {median.Errors} | {Overhead(0.50):0.00} | {Overhead(0.90):0.00} | {Overhead(0.99):0.00} | {Overhead(1.0):0.00} |");
+            var median = results[i].OrderBy(m => m.Latency.GetValueAtPercentile(99)).ElementAt(results[i].Count / 2);
+            var latency = Percentiles.Of(median.Latency)!;
+            var upstream = scenarios[i].Upstream.TotalMilliseconds;
+            Console.WriteLine($"| {scenarios[i].Name} | {median.Requests} | {median.Errors} | {latency.P50 - upstream:0.00} | {latency.P90 - upstream:0.00} | {latency.P99 - upstream:0.00} | {latency.Max - upstream:0.00} |");
         }
     }
 }

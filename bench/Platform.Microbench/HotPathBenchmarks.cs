@@ -24,14 +24,12 @@ public class HotPathBenchmarks
         AllOrNothing = true,
         Checks = { new CheckRequest { Policy = "chat", Key = "key:web" }, new CheckRequest { Policy = "chat-tokens", Key = "key:web", Cost = 312 } },
     };
-    byte[] checkManyBytes = [];
     byte[] lookupHitBytes = [];
     readonly ChatCompletion completion = new("chatcmpl-1", "platform-sim-1", string.Join(' ', Enumerable.Repeat("word", 200)), "stop", 12, 200, 1_795_000_000);
 
     [GlobalSetup]
     public void Setup()
     {
-        checkManyBytes = checkMany.ToByteArray();
         lookupHitBytes = new LookupResponse { Hit = new LookupResponse.Types.Hit { Value = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(completion)) } }.ToByteArray();
     }
 

@@ -13,7 +13,7 @@ public sealed record JobRecord(
     string Id, JobStatus State, JobPriority Priority, string Tenant, string ContentType, long AudioBytes,
     int Attempts, double Progress, string Result, string Error,
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, DateTimeOffset? NextAttemptAt,
-    DateTimeOffset? LeaseUntil, string Worker, string Token, string? OutputContentType, IReadOnlyDictionary<string, string> Metadata)
+    DateTimeOffset? LeaseUntil, string Worker, string Token, IReadOnlyDictionary<string, string> Metadata)
 {
     public bool IsFinal => State is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Dead;
 
@@ -48,7 +48,6 @@ public sealed record JobRecord(
             LeaseUntil: FromUnixMs(fields.GetValueOrDefault("lease_until_ms")),
             Worker: fields.GetValueOrDefault("worker", ""),
             Token: fields.GetValueOrDefault("token", ""),
-            OutputContentType: fields.GetValueOrDefault("output_type"),
             Metadata: JsonSerializer.Deserialize<Dictionary<string, string>>(fields["metadata"]) ?? []);
     }
 

@@ -4,7 +4,11 @@ using StackExchange.Redis;
 
 namespace Platform.AudioQueue;
 
-public sealed record LeasedJob(JobRecord Job, string Token, ReadOnlyMemory<byte> Audio);
+public sealed record LeasedJob(JobRecord Job, ReadOnlyMemory<byte> Audio)
+{
+    /// <summary>The lease token: pass it to Renew, Complete, Fail and Release.</summary>
+    public string Token => Job.Token;
+}
 
 /// <summary>The outcome of a call made with a lease token.</summary>
 /// <param name="Held">False when the token no longer holds the job (lease expired and redelivered, job cancelled).</param>
@@ -90,18 +94,20 @@ public sealed class LeaseStore(
         {
             var parts = (RedisResult[])entry!;
             var job = JobRecord.Parse(parts[0])!;
-            return new LeasedJob(job, job.Token, (byte[])parts[1]!);
+            return new LeasedJob(job, (byte[])parts[1]!);
         }).ToList();
 
         foreach (var job in jobs)
         {
             metrics.Leased(job.Job);
-            await events.PublishAsync(job.Job.Id);
         }
         if (housekeeping.ReturnedToQueue + housekeeping.Dead + housekeeping.BecameReady > 0)
         {
             metrics.Housekept(housekeeping);
-            await events.PublishAsync("");
+        }
+        if (jobs.Count > 0 || housekeeping.ReturnedToQueue + housekeeping.Dead + housekeeping.BecameReady > 0)
+        {
+            await events.PublishAsync(""); // one wake-up for everything this call moved
         }
         return (jobs, housekeeping);
     }

@@ -27,6 +27,10 @@ public sealed partial class ApiKeys
 
     public bool Required => keys.Count > 0;
 
+    /// <summary>The rate-limit identity of an HTTP request (see the other overload); null when it needs a key and has none that is valid.</summary>
+    public string? Identify(HttpContext http) =>
+        Identify(http.Request.Headers.Authorization, http.Connection.RemoteIpAddress?.ToString());
+
     /// <summary>The rate-limit identity of a request: the key's name, or the client address when keys are not required.</summary>
     /// <returns>Null when a key is required and <paramref name="authorization"/> carries no valid one.</returns>
     public string? Identify(string? authorization, string? clientAddress)

@@ -253,9 +253,9 @@ public sealed partial class ChatPipeline(
         }
     }
 
-    /// <returns>The cached answer; or a lease token when this request should ask the model and fill;
-    /// or neither (waited too long for another caller) — then ask the model and store the answer.</returns>
-    /// <returns>SharedWait: how long the lookup waited for another request's answer (single flight).</returns>
+    /// <returns>The cached answer (SharedWait: how long it took to arrive when another request was getting it);
+    /// or a lease token when this request should ask the model and fill; or neither (waited too long for
+    /// another caller) — then ask the model and store the answer.</returns>
     async Task<(ChatCompletion? Hit, string? LeaseToken, bool CacheWorks, TimeSpan SharedWait)> LookupCacheAsync(ChatGatewayOptions settings, string key, CancellationToken cancellationToken)
     {
         var asked = time.GetTimestamp();
@@ -390,7 +390,6 @@ public sealed partial class ChatPipeline(
             Created: created);
     }
 
-    /// <summary>SHA-256 of a canonical form of everything that changes the answer.</summary>
     /// <summary>SHA-256 of a canonical form of what changes the answer: model, messages, temperature, max_tokens.</summary>
     public static string ResponseCacheKey(string model, ChatTurn turn)
     {

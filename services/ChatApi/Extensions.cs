@@ -26,11 +26,8 @@ public static class Extensions
     {
         Timeout = timeout,
         TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
-        WriteTimeoutResponse = context => Results.Problem(
-            statusCode: StatusCodes.Status504GatewayTimeout,
-            title: "api_error",
-            detail: $"The request took longer than its {timeout.TotalSeconds:0.###} s limit (Chat:RouteTimeouts).",
-            extensions: new Dictionary<string, object?> { ["error"] = new Http.OpenAiError($"The request took longer than its {timeout.TotalSeconds:0.###} s limit.", "api_error", null, "timeout") })
+        WriteTimeoutResponse = context => Http.OpenAiProblem.Result(StatusCodes.Status504GatewayTimeout,
+            $"The request took longer than its {timeout.TotalSeconds:0.###} s limit (Chat:RouteTimeouts).", "api_error", "timeout")
             .ExecuteAsync(context),
     };
 

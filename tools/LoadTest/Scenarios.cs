@@ -157,7 +157,10 @@ public sealed class Scenarios : IDisposable
             {
                 continue;
             }
-            status = JsonDocument.Parse(line[6..]).RootElement.GetProperty("status").GetString();
+            using (var snapshot = JsonDocument.Parse(line[6..]))
+            {
+                status = snapshot.RootElement.GetProperty("status").GetString();
+            }
             if (!started && status is "processing" or "succeeded" && estimate is { } estimated)
             {
                 started = true;

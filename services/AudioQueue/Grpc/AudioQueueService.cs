@@ -24,20 +24,13 @@ public sealed class AudioQueueService(
     /// <summary>Watchers re-read at least this often, so the estimated wait stays fresh.</summary>
     static readonly TimeSpan WatchRefresh = TimeSpan.FromSeconds(5);
 
-    /// <summary>Accepted content types, each mapped to the one name the job stores.</summary>
-    public static readonly IReadOnlyDictionary<string, string> ContentTypes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["audio/wav"] = "audio/wav", ["audio/x-wav"] = "audio/wav", ["audio/wave"] = "audio/wav",
-        ["audio/mpeg"] = "audio/mpeg", ["audio/mp3"] = "audio/mpeg",
-    };
-
     public override async Task<EnqueueResponse> Enqueue(EnqueueRequest request, ServerCallContext context)
     {
         var maxAudioBytes = options.CurrentValue.MaxAudioBytes;
         new RequestValidator()
             .Check(request.Audio.Length > 0, "audio", "required; must not be empty")
             .Check(request.Audio.Length <= maxAudioBytes, "audio", $"at most {maxAudioBytes} bytes (got {request.Audio.Length})")
-            .Check(ContentTypes.ContainsKey(request.ContentType), "content_type", "must be audio/wav, audio/x-wav, audio/wave, audio/mpeg or audio/mp3")
+            .Check(AudioContentTypes.Known.ContainsKey(request.ContentType), "content_type", "must be " + AudioContentTypes.Description)
             .Check(System.Enum.IsDefined(request.Priority), "priority", "must be one of PRIORITY_LOW, PRIORITY_NORMAL, PRIORITY_HIGH, PRIORITY_URGENT")
             .Check(JobMessages.Identifier().IsMatch(request.Tenant), "tenant", "at most 128 characters [A-Za-z0-9_.:@-]")
             .Check(request.IdempotencyKey.Length <= MaxIdempotencyKeyLength, "idempotency_key", $"at most {MaxIdempotencyKeyLength} characters")
@@ -49,7 +42,7 @@ public sealed class AudioQueueService(
         var tenant = request.Tenant.Length == 0 ? "default" : request.Tenant;
         var result = await store.EnqueueAsync(new NewJob(
             request.Audio.Memory,
-            ContentTypes[request.ContentType],
+            AudioContentTypes.Known[request.ContentType],
             request.Priority == Priority.Unspecified ? JobPriority.Normal : (JobPriority)request.Priority,
             tenant,
             request.IdempotencyKey,
@@ -139,7 +132,7 @@ public sealed class AudioQueueService(
         {
             if (state is null)
             {
-                ThrowJobNotFound(request.JobId);
+                JobMessages.ThrowJobNotFound(request.JobId);
             }
             throw GrpcErrors.FailedPrecondition($"Job '{request.JobId}' is already {state.Value.ToWireName()}; only QUEUED or PROCESSING jobs can be cancelled.", "STATE", "job:" + request.JobId);
         }
@@ -154,7 +147,7 @@ public sealed class AudioQueueService(
         {
             GrpcErrors.ThrowNotFound($"Job '{request.JobId}' has no output (not finished, no output produced, or expired).", "job_output", request.JobId);
         }
-        return new GetOutputResponse { ContentType = output.Value.ContentType, Audio = ByteString.CopyFrom(output.Value.Audio) };
+        return new GetOutputResponse { ContentType = output.Value.ContentType, Audio = UnsafeByteOperations.UnsafeWrap(output.Value.Audio) };
     }
 
     public override async Task<QueueStats> GetStats(GetStatsRequest request, ServerCallContext context) =>
@@ -207,7 +200,7 @@ public sealed class AudioQueueService(
         switch (await admin.RequeueAsync(request.JobId))
         {
             case RequeueOutcome.NotFound:
-                ThrowJobNotFound(request.JobId);
+                JobMessages.ThrowJobNotFound(request.JobId);
                 break;
             case RequeueOutcome.WrongState:
                 throw GrpcErrors.FailedPrecondition($"Job '{request.JobId}' is not DEAD or FAILED; only those can be requeued.", "STATE", "job:" + request.JobId);
@@ -223,14 +216,11 @@ public sealed class AudioQueueService(
         var view = await store.GetAsync(jobId);
         if (view is null)
         {
-            ThrowJobNotFound(jobId);
+            JobMessages.ThrowJobNotFound(jobId);
         }
         return view;
     }
 
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    static void ThrowJobNotFound(string jobId) =>
-        GrpcErrors.ThrowNotFound($"Job '{jobId}' does not exist (or has expired).", "job", jobId);
 
     static QueueStats ToMessage(QueueSnapshot stats) => new()
     {

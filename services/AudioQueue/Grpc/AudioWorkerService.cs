@@ -43,7 +43,7 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
                     Job = JobMessages.ToMessage(leased.Job),
                     LeaseToken = leased.Token,
                     LeaseExpiresAt = JobMessages.ToTimestamp(leased.Job.LeaseUntil),
-                    Audio = ByteString.CopyFrom(leased.Audio.Span),
+                    Audio = UnsafeByteOperations.UnsafeWrap(leased.Audio),
                 }),
             },
         };
@@ -65,9 +65,9 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
         CheckLease(request.JobId, request.LeaseToken)
             .Check(request.Result.Length <= MaxResultLength, "result", $"at most {MaxResultLength} characters")
             .Check(request.OutputAudio.Length <= maxAudioBytes, "output_audio", $"at most {maxAudioBytes} bytes (got {request.OutputAudio.Length})")
-            .Check(request.OutputAudio.IsEmpty || AudioQueueService.ContentTypes.ContainsKey(request.OutputContentType), "output_content_type", "required with output_audio: audio/wav or audio/mpeg")
+            .Check(request.OutputAudio.IsEmpty || AudioContentTypes.Known.ContainsKey(request.OutputContentType), "output_content_type", "required with output_audio: " + AudioContentTypes.Description)
             .ThrowIfInvalid();
-        var outputType = request.OutputAudio.IsEmpty ? "" : AudioQueueService.ContentTypes[request.OutputContentType];
+        var outputType = request.OutputAudio.IsEmpty ? "" : AudioContentTypes.Known[request.OutputContentType];
         ThrowIfNotHeld(await leases.CompleteAsync(request.JobId, request.LeaseToken, request.Result, request.OutputAudio.Memory, outputType), request.JobId);
         return new CompleteResponse();
     }
@@ -81,7 +81,7 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
         ThrowIfNotHeld(outcome, request.JobId);
         return new FailResponse
         {
-            State = (JobState)((int)outcome.State!.Value + 1),
+            State = JobMessages.ToWire(outcome.State!.Value),
             NextAttemptAt = JobMessages.ToTimestamp(outcome.At),
         };
     }
@@ -106,7 +106,7 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
         }
         if (outcome.State is null)
         {
-            GrpcErrors.ThrowNotFound($"Job '{jobId}' does not exist (or has expired).", "job", jobId);
+            JobMessages.ThrowJobNotFound(jobId);
         }
         throw GrpcErrors.FailedPrecondition(
             $"This lease no longer holds job '{jobId}' (the job is {outcome.State.Value.ToWireName()}): the lease expired and the job was " +

@@ -12,7 +12,7 @@ public static partial class JobMessages
         var message = new Job
         {
             Id = job.Id,
-            State = (JobState)((int)job.State + 1),
+            State = ToWire(job.State),
             Priority = (Priority)job.Priority,
             Tenant = job.Tenant,
             Attempts = (uint)job.Attempts,
@@ -49,6 +49,13 @@ public static partial class JobMessages
     /// <summary>Tenants and worker ids: up to 128 characters [A-Za-z0-9_.:@-].</summary>
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_.:@-]{0,128}$")]
     public static partial System.Text.RegularExpressions.Regex Identifier();
+
+    /// <summary>The .proto's JobState (it has UNSPECIFIED first).</summary>
+    public static JobState ToWire(JobStatus state) => (JobState)((int)state + 1);
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void ThrowJobNotFound(string jobId) =>
+        GrpcErrors.ThrowNotFound($"Job '{jobId}' does not exist (or has expired).", "job", jobId);
 
     /// <summary>The state as the .proto and the docs spell it (SUCCEEDED, DEAD, ...).</summary>
     public static string ToWireName(this JobStatus state) => state.ToString().ToUpperInvariant();

@@ -69,9 +69,11 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', num(now), 'LIMI
   end
 end
 
--- The "last minute" counters keep one minute of history.
-redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', num(now_ms - 60000))
-redis.call('ZREMRANGEBYSCORE', KEYS[11], '-inf', num(now_ms - 60000))
+-- The "last minute" counters keep one minute of history (trimmed by housekeeping: readers count by score).
+if ARGV[2] == '0' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', num(now_ms - 60000))
+  redis.call('ZREMRANGEBYSCORE', KEYS[11], '-inf', num(now_ms - 60000))
+end
 
 local leased = {}
 local wanted = tonumber(ARGV[2])

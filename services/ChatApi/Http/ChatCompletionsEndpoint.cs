@@ -29,11 +29,9 @@ public static class ChatCompletionsEndpoint
 
     static async Task<IResult> HandleAsync(HttpContext http, ChatPipeline pipeline, ApiKeys apiKeys, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)
     {
-        if (apiKeys.Identify(http.Request.Headers.Authorization, http.Connection.RemoteIpAddress?.ToString()) is not { } caller)
+        if (apiKeys.Identify(http) is not { } caller)
         {
-            http.Response.Headers.WWWAuthenticate = "Bearer";
-            return Error(StatusCodes.Status401Unauthorized, "Missing or invalid API key. Send Authorization: Bearer <key>.",
-                "invalid_request_error", null, "invalid_api_key");
+            return OpenAiProblem.Unauthorized(http);
         }
 
         var maxBytes = options.CurrentValue.MaxRequestBytes;
@@ -104,7 +102,7 @@ public static class ChatCompletionsEndpoint
         RateLimitHeaders.Write(http.Response.Headers, outcome.RateLimit);
         if (outcome.Completion is null)
         {
-            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(outcome.RateLimit.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            OpenAiProblem.WriteRetryAfter(http.Response, outcome.RateLimit.RetryAfter);
             return Error(StatusCodes.Status429TooManyRequests,
                 $"Rate limit reached for policy '{outcome.RateLimit.Policy}' (limit {outcome.RateLimit.Limit} per window). Retry after {outcome.RateLimit.RetryAfter.TotalSeconds:0.#} s.",
                 "rate_limit_exceeded", null, "rate_limit_exceeded");
@@ -137,11 +135,7 @@ public static class ChatCompletionsEndpoint
         Error(StatusCodes.Status413PayloadTooLarge, $"Request body exceeds {maxBytes} bytes.", "invalid_request_error", null, "request_too_large");
 
     static IResult Error(int status, string message, string type, string? param, string code) =>
-        Results.Problem(
-            statusCode: status,
-            title: type,
-            detail: message,
-            extensions: new Dictionary<string, object?> { ["error"] = new OpenAiError(message, type, param, code) });
+        OpenAiProblem.Result(status, message, type, code, param);
 }
 
 /// <summary>X-RateLimit-* and the IETF draft RateLimit / RateLimit-Policy fields, on every answer.</summary>

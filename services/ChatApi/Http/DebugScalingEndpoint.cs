@@ -22,7 +22,7 @@ public static class DebugScalingEndpoint
             {
                 return Results.NotFound();
             }
-            if (apiKeys.Identify(http.Request.Headers.Authorization, http.Connection.RemoteIpAddress?.ToString()) is null)
+            if (apiKeys.Identify(http) is null)
             {
                 return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "invalid_api_key", detail: "Missing or invalid API key.");
             }

@@ -59,6 +59,30 @@ public sealed record ChatCompletionUsage(
     [property: JsonPropertyName("total_tokens")] int TotalTokens);
 
 /// <summary>OpenAI's error object, carried inside an RFC 9457 problem body so both kinds of client understand it.</summary>
+/// <summary>
+/// Every HTTP error ChatApi answers: an RFC 9457 problem body that also carries OpenAI's error object,
+/// so both problem-aware clients and OpenAI SDKs read it.
+/// </summary>
+public static class OpenAiProblem
+{
+    public static IResult Result(int status, string message, string type, string code, string? param = null) =>
+        Results.Problem(
+            statusCode: status,
+            title: type,
+            detail: message,
+            extensions: new Dictionary<string, object?> { ["error"] = new OpenAiError(message, type, param, code) });
+
+    public static IResult Unauthorized(HttpContext http)
+    {
+        http.Response.Headers.WWWAuthenticate = "Bearer";
+        return Result(StatusCodes.Status401Unauthorized, "Missing or invalid API key. Send Authorization: Bearer <key>.", "invalid_request_error", "invalid_api_key");
+    }
+
+    /// <summary>Retry-After in whole seconds, at least one (RFC 9110).</summary>
+    public static void WriteRetryAfter(HttpResponse response, TimeSpan after) =>
+        response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
 public sealed record OpenAiError(
     [property: JsonPropertyName("message")] string Message,
     [property: JsonPropertyName("type")] string Type,

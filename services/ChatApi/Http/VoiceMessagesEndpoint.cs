@@ -1,8 +1,8 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Platform.ChatApi.Voice;
+using Platform.ServiceDefaults;
 
 namespace Platform.ChatApi.Http;
 
@@ -51,9 +51,9 @@ public static class VoiceMessagesEndpoint
 
     static async Task<IResult> SubmitAsync(HttpContext http, VoiceMessages voice, ApiKeys apiKeys, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)
     {
-        if (Caller(http, apiKeys) is not { } caller)
+        if (apiKeys.Identify(http) is not { } caller)
         {
-            return Unauthorized(http);
+            return OpenAiProblem.Unauthorized(http);
         }
         var maxBytes = options.CurrentValue.Voice.MaxAudioBytes;
         // Room for the multipart envelope; the audio itself is checked below. A declared length over it is
@@ -89,7 +89,7 @@ public static class VoiceMessagesEndpoint
         {
             return TooLarge(maxBytes);
         }
-        if (contentType is null || !VoiceMessages.ContentTypes.TryGetValue(contentType, out var normalized))
+        if (contentType is null || !AudioContentTypes.Known.TryGetValue(contentType, out var normalized))
         {
             return Error(StatusCodes.Status415UnsupportedMediaType,
                 $"Unsupported audio type '{contentType}': send audio/wav or audio/mpeg (as the body's Content-Type, or as the \"file\" part's).", "unsupported_media_type");
@@ -110,7 +110,7 @@ public static class VoiceMessagesEndpoint
             if (limited is not null)
             {
                 RateLimitHeaders.Write(http.Response.Headers, limited);
-                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(limited.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                OpenAiProblem.WriteRetryAfter(http.Response, limited.RetryAfter);
                 var why = limited.Policy == options.CurrentValue.Voice.InFlightPolicy
                     ? $"Too many voice messages in progress (at most {limited.Limit} at once, policy '{limited.Policy}')."
                     : $"Rate limit reached for voice messages (policy '{limited.Policy}', limit {limited.Limit} per window).";
@@ -143,7 +143,7 @@ public static class VoiceMessagesEndpoint
             using var buffer = new MemoryStream((int)Math.Min(file.Length, maxBytes + 1L));
             await file.CopyToAsync(buffer, cancellationToken);
             var partType = MediaType(file.ContentType ?? "");
-            return (buffer.ToArray(), VoiceMessages.ContentTypes.ContainsKey(partType) ? partType : GuessFromName(file.FileName) ?? partType);
+            return (buffer.ToArray(), AudioContentTypes.Known.ContainsKey(partType) ? partType : GuessFromName(file.FileName) ?? partType);
         }
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, cancellationToken);
@@ -162,9 +162,9 @@ public static class VoiceMessagesEndpoint
 
     static async Task<IResult> GetAsync(string id, HttpContext http, VoiceMessages voice, ApiKeys apiKeys, CancellationToken cancellationToken)
     {
-        if (Caller(http, apiKeys) is not { } caller)
+        if (apiKeys.Identify(http) is not { } caller)
         {
-            return Unauthorized(http);
+            return OpenAiProblem.Unauthorized(http);
         }
         try
         {
@@ -180,9 +180,9 @@ public static class VoiceMessagesEndpoint
 
     static async Task<IResult> EventsAsync(string id, HttpContext http, VoiceMessages voice, ApiKeys apiKeys, CancellationToken cancellationToken)
     {
-        if (Caller(http, apiKeys) is not { } caller)
+        if (apiKeys.Identify(http) is not { } caller)
         {
-            return Unauthorized(http);
+            return OpenAiProblem.Unauthorized(http);
         }
         var started = false;
         try
@@ -212,9 +212,9 @@ public static class VoiceMessagesEndpoint
 
     static async Task<IResult> AudioAsync(string id, HttpContext http, VoiceMessages voice, ApiKeys apiKeys, CancellationToken cancellationToken)
     {
-        if (Caller(http, apiKeys) is not { } caller)
+        if (apiKeys.Identify(http) is not { } caller)
         {
-            return Unauthorized(http);
+            return OpenAiProblem.Unauthorized(http);
         }
         try
         {
@@ -228,14 +228,6 @@ public static class VoiceMessagesEndpoint
         }
     }
 
-    static string? Caller(HttpContext http, ApiKeys apiKeys) =>
-        apiKeys.Identify(http.Request.Headers.Authorization, http.Connection.RemoteIpAddress?.ToString());
-
-    static IResult Unauthorized(HttpContext http)
-    {
-        http.Response.Headers.WWWAuthenticate = "Bearer";
-        return Error(StatusCodes.Status401Unauthorized, "Missing or invalid API key. Send Authorization: Bearer <key>.", "invalid_api_key", "invalid_request_error");
-    }
 
     static IResult NotFound(string id) =>
         Error(StatusCodes.Status404NotFound, $"No voice message '{id}' (or it has expired).", "not_found");
@@ -245,14 +237,10 @@ public static class VoiceMessagesEndpoint
 
     static IResult Unavailable(HttpContext http, VoiceUnavailableException e)
     {
-        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(e.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        OpenAiProblem.WriteRetryAfter(http.Response, e.RetryAfter);
         return Error(StatusCodes.Status503ServiceUnavailable, e.Message, "service_unavailable", "api_error");
     }
 
     static IResult Error(int status, string message, string code, string type = "invalid_request_error") =>
-        Results.Problem(
-            statusCode: status,
-            title: type,
-            detail: message,
-            extensions: new Dictionary<string, object?> { ["error"] = new OpenAiError(message, type, null, code) });
+        OpenAiProblem.Result(status, message, type, code);
 }

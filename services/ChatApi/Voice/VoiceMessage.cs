@@ -66,7 +66,8 @@ public sealed record VoiceMessage(
         }
         try
         {
-            return JsonDocument.Parse(result).RootElement.Clone();
+            using var document = JsonDocument.Parse(result);
+            return document.RootElement.Clone();
         }
         catch (JsonException)
         {

@@ -23,12 +23,6 @@ public sealed partial class VoiceMessages(
 {
     const string OwnerKey = "chat.caller", InFlightLeaseKey = "chat.inflight_lease";
 
-    public static readonly IReadOnlyDictionary<string, string> ContentTypes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["audio/wav"] = "audio/wav", ["audio/x-wav"] = "audio/wav", ["audio/wave"] = "audio/wav", ["audio/vnd.wave"] = "audio/wav",
-        ["audio/mpeg"] = "audio/mpeg", ["audio/mp3"] = "audio/mpeg",
-    };
-
     VoiceOptions Settings => options.CurrentValue.Voice;
     DateTime Deadline => DateTime.UtcNow + Settings.Timeout;
 
@@ -46,7 +40,7 @@ public sealed partial class VoiceMessages(
         {
             var queued = await queue.EnqueueAsync(new EnqueueRequest
             {
-                Audio = ByteString.CopyFrom(audio.Span),
+                Audio = UnsafeByteOperations.UnsafeWrap(audio), // the caller's buffer, not modified while sending
                 ContentType = contentType,
                 Tenant = TenantOf(caller),
                 IdempotencyKey = IdempotencyKeyFor(caller, idempotencyKey),
@@ -56,7 +50,11 @@ public sealed partial class VoiceMessages(
             {
                 await ReleaseAsync(settings, caller, leaseId); // the first upload holds its own slot
             }
-            // The job is queued whatever happens next: if it cannot be read back, answer from the receipt.
+            if (!queued.Duplicate)
+            {
+                return (VoiceMessage.From(queued), null);
+            }
+            // A repeated upload: show the first one as it is now (or, if it cannot be read, the receipt).
             try
             {
                 return (await GetAsync(caller, queued.JobId, cancellationToken) ?? VoiceMessage.From(queued), null);

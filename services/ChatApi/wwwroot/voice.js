@@ -64,6 +64,7 @@ function render(card, message) {
   switch (message.status) {
     case 'queued': {
       const wait = message.estimated_wait_seconds;
+      if (wait === undefined) { line.textContent = `Waiting to try again${message.error ? ` (${message.error})` : ''}…`; break; }
       line.textContent = `In the queue: ${message.position === 0 ? 'next in line' : `${message.position} ahead of you`}` +
         (wait === undefined ? '' : `, about ${Math.max(1, Math.round(wait))} s to wait`);
       break;
