@@ -67,92 +67,57 @@ public sealed record LoadOptions
             }
         }
 
-        int Int(string name, int fallback, int min, int max)
+        // Each option: absent → the record's default; present → parsed and range-checked, or a problem naming it.
+        T Value<T>(string name, T fallback, Func<string, (bool Ok, T Value)> parse, string rule)
         {
             if (!values.TryGetValue(name, out var raw))
             {
                 return fallback;
             }
-            if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+            if (parse(raw) is (true, var value))
             {
                 return value;
             }
-            problems.Add($"{name}: must be a whole number from {min} to {max} (got '{raw}')");
+            problems.Add($"{name}: must be {rule} (got '{raw}')");
             return fallback;
         }
-        double Share(string name, double fallback)
-        {
-            if (!values.TryGetValue(name, out var raw))
-            {
-                return fallback;
-            }
-            if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1)
-            {
-                return value;
-            }
-            problems.Add($"{name}: must be a share from 0 to 1 (got '{raw}')");
-            return fallback;
-        }
-        TimeSpan Time(string name, TimeSpan fallback, TimeSpan min, TimeSpan max)
-        {
-            if (!values.TryGetValue(name, out var raw))
-            {
-                return fallback;
-            }
-            if (ParseDuration(raw) is { } value && value >= min && value <= max)
-            {
-                return value;
-            }
-            problems.Add($"{name}: must be a duration like 500ms, 30s, 5m or 1h, from {Describe(min)} to {Describe(max)} (got '{raw}')");
-            return fallback;
-        }
-        Uri Url(string name, Uri fallback)
-        {
-            if (!values.TryGetValue(name, out var raw))
-            {
-                return fallback;
-            }
-            if (Uri.TryCreate(raw, UriKind.Absolute, out var value) && value.Scheme is "http" or "https")
-            {
-                return value;
-            }
-            problems.Add($"{name}: must be an http:// or https:// URL (got '{raw}')");
-            return fallback;
-        }
+        (bool, double) Number(string raw, Func<double, bool> valid) =>
+            double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && valid(v) ? (true, v) : (false, 0);
+        int Int(string name, int fallback, int min, int max) => Value(name, fallback,
+            raw => (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max, v),
+            $"a whole number from {min} to {max}");
+        double Share(string name, double fallback) => Value(name, fallback, raw => Number(raw, v => v is >= 0 and <= 1), "a share from 0 to 1");
+        TimeSpan Time(string name, TimeSpan fallback, TimeSpan min, TimeSpan max) => Value(name, fallback,
+            raw => ParseDuration(raw) is { } v && v >= min && v <= max ? (true, v) : (false, default),
+            $"a duration like 500ms, 30s, 5m or 1h, from {Describe(min)} to {Describe(max)}");
+        Uri Url(string name, Uri fallback) => Value(name, fallback,
+            raw => Uri.TryCreate(raw, UriKind.Absolute, out var v) && v.Scheme is "http" or "https" ? (true, v) : (false, fallback),
+            "an http:// or https:// URL");
 
-        double? rate = null;
-        if (values.TryGetValue("--rate", out var rawRate))
+        var defaults = new LoadOptions { Scenario = args[0] };
+        var rate = values.ContainsKey("--rate")
+            ? Value("--rate", 0.0, raw => Number(raw, v => v is > 0 and <= 1_000_000), "requests per second above 0, at most 1000000")
+            : (double?)null;
+        var options = defaults with
         {
-            if (double.TryParse(rawRate, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r is > 0 and <= 1_000_000)
-            {
-                rate = r;
-            }
-            else
-            {
-                problems.Add($"--rate: must be requests per second above 0, at most 1000000 (got '{rawRate}')");
-            }
-        }
-        var options = new LoadOptions
-        {
-            Scenario = args[0],
-            Users = Int("--users", 100, 1, 100_000),
-            Duration = Time("--duration", TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1), TimeSpan.FromHours(24)),
-            RampUp = Time("--ramp-up", TimeSpan.FromSeconds(10), TimeSpan.Zero, TimeSpan.FromHours(1)),
-            ThinkTime = Time("--think-time", TimeSpan.FromSeconds(10), TimeSpan.Zero, TimeSpan.FromHours(1)),
+            Users = Int("--users", defaults.Users, 1, 100_000),
+            Duration = Time("--duration", defaults.Duration, TimeSpan.FromSeconds(1), TimeSpan.FromHours(24)),
+            RampUp = Time("--ramp-up", defaults.RampUp, TimeSpan.Zero, TimeSpan.FromHours(1)),
+            ThinkTime = Time("--think-time", defaults.ThinkTime, TimeSpan.Zero, TimeSpan.FromHours(1)),
             Rate = rate,
-            Concurrency = Int("--concurrency", 32, 1, 10_000),
-            PopularShare = Share("--popular-share", 0.3),
-            StreamShare = Share("--stream-share", 0.2),
-            VoiceShare = Share("--voice-share", 0.1),
-            ChatUrl = Url("--chat-url", new Uri("http://localhost:5080")),
-            ChatGrpcUrl = Url("--chat-grpc-url", new Uri("http://localhost:5081")),
-            RateLimitUrl = Url("--ratelimit-url", new Uri("http://localhost:5101")),
-            CacheUrl = Url("--cache-url", new Uri("http://localhost:5102")),
-            QueueUrl = Url("--queue-url", new Uri("http://localhost:5103")),
+            Concurrency = Int("--concurrency", defaults.Concurrency, 1, 10_000),
+            PopularShare = Share("--popular-share", defaults.PopularShare),
+            StreamShare = Share("--stream-share", defaults.StreamShare),
+            VoiceShare = Share("--voice-share", defaults.VoiceShare),
+            ChatUrl = Url("--chat-url", defaults.ChatUrl),
+            ChatGrpcUrl = Url("--chat-grpc-url", defaults.ChatGrpcUrl),
+            RateLimitUrl = Url("--ratelimit-url", defaults.RateLimitUrl),
+            CacheUrl = Url("--cache-url", defaults.CacheUrl),
+            QueueUrl = Url("--queue-url", defaults.QueueUrl),
             Redis = values.GetValueOrDefault("--redis"),
             ApiKey = values.GetValueOrDefault("--api-key"),
             Baseline = flags.Contains("--baseline"),
-            Processes = values.TryGetValue("--processes", out var processes) ? processes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : ["ChatApi", "RateLimit", "Cache", "AudioQueue"],
+            Processes = values.TryGetValue("--processes", out var processes) ? processes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : defaults.Processes,
             ReportPath = values.GetValueOrDefault("--report"),
             Live = !flags.Contains("--no-live"),
         };
