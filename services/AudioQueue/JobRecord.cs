@@ -59,8 +59,12 @@ public sealed record JobRecord(
 public readonly record struct QueueLoad(long Processing, int MaxConcurrency, TimeSpan AverageProcessingTime)
 {
     /// <summary>Reads the script replies: processing count, max_concurrency and average_ms (nil = the configured defaults).</summary>
-    public static QueueLoad From(RedisResult processing, RedisResult concurrency, RedisResult averageMs, AudioQueueOptions defaults) => new(
-        (long)processing,
-        concurrency.IsNull ? defaults.MaxConcurrency : (int)concurrency,
-        averageMs.IsNull ? defaults.TypicalJobDuration : TimeSpan.FromMilliseconds(double.Parse((string)averageMs!, CultureInfo.InvariantCulture)));
+    public static QueueLoad From(RedisResult processing, RedisResult concurrency, RedisResult averageMs, AudioQueueOptions defaults) =>
+        From((long)processing, (string?)concurrency, (string?)averageMs, defaults);
+
+    /// <summary>The state hash's max_concurrency and the stats hash's average_ms, as stored (null: the configured defaults).</summary>
+    public static QueueLoad From(long processing, string? concurrency, string? averageMs, AudioQueueOptions defaults) => new(
+        processing,
+        concurrency is null ? defaults.MaxConcurrency : int.Parse(concurrency, CultureInfo.InvariantCulture),
+        averageMs is null ? defaults.TypicalJobDuration : TimeSpan.FromMilliseconds(double.Parse(averageMs, CultureInfo.InvariantCulture)));
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults;
 using StackExchange.Redis;
@@ -46,10 +45,7 @@ public sealed class QueueAdmin(IConnectionMultiplexer redis, IOptionsMonitor<Aud
         batch.Execute();
 
         var settings = (await state).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
-        var load = new QueueLoad(
-            await processing,
-            settings.TryGetValue("max_concurrency", out var concurrency) ? int.Parse(concurrency, CultureInfo.InvariantCulture) : queue.MaxConcurrency,
-            (await average) is { HasValue: true } ms ? TimeSpan.FromMilliseconds(double.Parse((string)ms!, CultureInfo.InvariantCulture)) : queue.TypicalJobDuration);
+        var load = QueueLoad.From(await processing, settings.GetValueOrDefault("max_concurrency"), await average, queue);
         var depths = (await byPriority).ToDictionary(e => (int)e.Name, e => (long)e.Value);
         var priorities = new List<PriorityLoad>();
         foreach (var (priority, ahead) in aheadOfNew)
