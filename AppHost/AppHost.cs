@@ -3,17 +3,21 @@ using Platform.AppHost;
 var builder = DistributedApplication.CreateBuilder(args);
 
 var redis = builder.AddPlatformRedis();
+var credentials = builder.AddPlatformCredentials();
 
 var ratelimit = builder.AddProject<Projects.RateLimit>("ratelimit")
     .WithRedis(redis)
+    .WithCredentials(credentials)
     .WithGrpcHealthCheck();
 
 var cache = builder.AddProject<Projects.Cache>("cache")
     .WithRedis(redis)
+    .WithCredentials(credentials)
     .WithGrpcHealthCheck();
 
 var audioqueue = builder.AddProject<Projects.AudioQueue>("audioqueue")
     .WithRedis(redis)
+    .WithCredentials(credentials)
     .WithGrpcHealthCheck();
 
 // Public HTTP API on the fixed port in services/ChatApi/appsettings.json (http://localhost:5080),
@@ -22,6 +26,7 @@ var chatapi = builder.AddProject<Projects.ChatApi>("chatapi")
     .WithReference(ratelimit).WaitFor(ratelimit)
     .WithReference(cache).WaitFor(cache)
     .WithReference(audioqueue).WaitFor(audioqueue)
+    .WithEnvironment("Platform__ApiKey", credentials.ChatApiKey)
     .WithHttpHealthCheck("/health", endpointName: "http");
 
 // Callers' API keys ("name=key;name=key") as a secret parameter. Unset (development): anonymous access,

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using HealthChecks.Redis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -76,6 +75,9 @@ public static class RedisEngineExtensions
     static PlatformRedis AddRedisServer(IDistributedApplicationBuilder builder, RedisEngine engine, string reason)
     {
         var dataDir = DataDirectory(builder, "redis");
+        // A local development engine: its password is an argument (visible in ps to this machine's users).
+        // Production uses a managed Redis or the container, whose passwords never appear on a command line.
+        var password = Password(builder);
         var server = builder.AddExecutable("redis-server", "redis-server", dataDir)
             .WithEndpoint(name: "tcp", scheme: "tcp", env: "REDIS_PORT");
         var endpoint = server.GetEndpoint("tcp");
@@ -90,30 +92,39 @@ public static class RedisEngineExtensions
             context.Args.Add("yes");
             context.Args.Add("--dir");
             context.Args.Add(dataDir);
+            context.Args.Add("--requirepass");
+            context.Args.Add(password);
         });
-        return WithConnection(builder, engine, reason, server, endpoint);
+        return WithConnection(builder, engine, reason, server, endpoint, password);
     }
 
     static PlatformRedis AddGarnet(IDistributedApplicationBuilder builder, RedisEngine engine, string reason)
     {
+        var password = Password(builder);
         var server = builder.AddProject<Projects.GarnetHost>("garnet")
             .WithEndpoint(name: "tcp", scheme: "tcp", env: "GARNET_PORT")
-            .WithEnvironment("GARNET_DATA", DataDirectory(builder, "garnet"));
-        return WithConnection(builder, engine, reason, server, server.GetEndpoint("tcp"));
+            .WithEnvironment("GARNET_DATA", DataDirectory(builder, "garnet"))
+            .WithEnvironment("GARNET_PASSWORD", password);
+        return WithConnection(builder, engine, reason, server, server.GetEndpoint("tcp"), password);
     }
 
+    /// <summary>The local engine's password: generated each run unless Parameters:redis-password is set.</summary>
+    static IResourceBuilder<ParameterResource> Password(IDistributedApplicationBuilder builder) =>
+        builder.AddParameter("redis-password", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+
     static PlatformRedis WithConnection<T>(IDistributedApplicationBuilder builder, RedisEngine engine, string reason,
-        IResourceBuilder<T> server, EndpointReference endpoint) where T : IResourceWithEndpoints
+        IResourceBuilder<T> server, EndpointReference endpoint, IResourceBuilder<ParameterResource> password) where T : IResourceWithEndpoints
     {
+        var connection = builder.AddConnectionString(ConnectionName,
+            ReferenceExpression.Create($"{endpoint.Property(EndpointProperty.HostAndPort)},password={password}"));
+
         var healthCheck = $"{server.Resource.Name}-ping";
+        var check = new RedisPingHealthCheck(connection.Resource);
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             healthCheck,
-            _ => new RedisHealthCheck($"{endpoint.Host}:{endpoint.Port},abortConnect=false,connectTimeout=2000"),
-            failureStatus: null, tags: null));
+            _ => check, failureStatus: null, tags: null));
         server.WithHealthCheck(healthCheck);
 
-        var connection = builder.AddConnectionString(ConnectionName,
-            ReferenceExpression.Create($"{endpoint.Property(EndpointProperty.HostAndPort)}"));
         return new(engine, reason, connection, (IResourceBuilder<IResource>)server);
     }
 

@@ -21,6 +21,9 @@ public static class Extensions
     const string AlivenessEndpointPath = "/alive";
     const string LiveTag = "live";
 
+    /// <summary>The API key a service presents when it calls another Platform service.</summary>
+    public const string PlatformApiKeySetting = "Platform:ApiKey";
+
     /// <summary>Telemetry, health checks, service discovery, HttpClient resilience (gRPC clients: see AddPlatformGrpcClient), gRPC hosting.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -95,6 +98,17 @@ public static class Extensions
             KeepAlivePingDelay = TimeSpan.FromSeconds(60),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
         });
+        // This service's own credential (Platform:ApiKey), sent to the other services as `authorization: Bearer`.
+        // Inside a cluster the hop is cleartext h2c, so gRPC must be told to send call credentials anyway.
+        client.AddCallCredentials((_, metadata, services) =>
+        {
+            if (services.GetRequiredService<IConfiguration>()[PlatformApiKeySetting] is { Length: > 0 } key)
+            {
+                metadata.Add("authorization", "Bearer " + key);
+            }
+            return Task.CompletedTask;
+        });
+        client.ConfigureChannel(channel => channel.UnsafeUseInsecureChannelCallCredentials = true);
         client.ConfigureChannel(channel => channel.ServiceConfig = new Grpc.Net.Client.Configuration.ServiceConfig
         {
             MethodConfigs =
@@ -119,10 +133,11 @@ public static class Extensions
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         // /health: every check (Redis included) — ready to serve. /alive: the process itself.
-        app.MapHealthChecks(HealthEndpointPath);
-        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });
-        app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
+        // Probes and reflection (the schema, as public as the .proto files) need no credential.
+        app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) }).AllowAnonymous();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapGrpcReflectionService().AllowAnonymous();
         app.MapGrpcService<DiagnosticsService>();
         return app;
     }

@@ -19,8 +19,8 @@ public static class CacheBenchmark
     {
         await using var withL1 = await ServiceProcess.StartAsync("Cache", redis.Endpoint, new Dictionary<string, string> { ["Cache__L1Ttl"] = "01:00:00" });
         await using var withoutL1 = await ServiceProcess.StartAsync("Cache", redis.Endpoint, new Dictionary<string, string> { ["Cache__L1MaxBytes"] = "0" });
-        using var l1Channel = GrpcChannel.ForAddress(withL1.Address);
-        using var l2Channel = GrpcChannel.ForAddress(withoutL1.Address);
+        using var l1Channel = withL1.Channel();
+        using var l2Channel = withoutL1.Channel();
         var ping = new Diagnostics.V1.Diagnostics.DiagnosticsClient(l1Channel);
         var l1 = new Cache.V1.Cache.CacheClient(l1Channel);
         var l2 = new Cache.V1.Cache.CacheClient(l2Channel);

@@ -22,7 +22,7 @@ public static class QueueBenchmark
             ["AudioQueue__MaxConcurrency"] = "10000",
             ["AudioQueue__MaxDepth"] = "1000000",
         });
-        using var channel = GrpcChannel.ForAddress(service.Address);
+        using var channel = service.Channel();
         var ping = new Diagnostics.V1.Diagnostics.DiagnosticsClient(channel);
         var queue = new AudioQueue.V1.AudioQueue.AudioQueueClient(channel);
         var worker = new AudioWorker.AudioWorkerClient(channel);

@@ -21,7 +21,7 @@ public static class RateLimitBenchmark
             ["RateLimit__Policies__bench__Limit"] = "1000000000",
             ["RateLimit__Policies__bench__Window"] = "01:00:00",
         });
-        using var channel = GrpcChannel.ForAddress(service.Address);
+        using var channel = service.Channel();
         var ping = new Diagnostics.V1.Diagnostics.DiagnosticsClient(channel);
         var limiter = new RateLimiter.RateLimiterClient(channel);
 

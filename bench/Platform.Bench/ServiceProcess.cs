@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Platform.Diagnostics.V1;
 
@@ -16,6 +17,22 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     public Uri Address { get; }
+
+    /// <summary>The one credential every benchmarked service accepts (all roles); benchmarks pay for authentication like real callers.</summary>
+    const string ApiKey = "bench-key-0123456789abcdef";
+
+    /// <summary>A channel to this service that sends the benchmark's key.</summary>
+    public GrpcChannel Channel() => ChannelTo(Address);
+
+    static GrpcChannel ChannelTo(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
+        {
+            metadata.Add("authorization", "Bearer " + ApiKey);
+            return Task.CompletedTask;
+        })),
+        UnsafeUseInsecureChannelCallCredentials = true,
+    });
 
     /// <summary>The folder holding Platform.sln, found from this program's build output.</summary>
     public static string RepositoryRoot
@@ -49,6 +66,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["ConnectionStrings__redis"] = redisEndpoint;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Auth__Credentials__bench__Key"] = ApiKey;
+        start.Environment["Platform__ApiKey"] = ApiKey;
+        foreach (var (role, i) in new[] { "user", "admin", "worker" }.Select((role, i) => (role, i)))
+        {
+            start.Environment[$"Auth__Credentials__bench__Roles__{i}"] = role;
+        }
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;
@@ -59,7 +82,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         service.process.BeginOutputReadLine();
         service.process.BeginErrorReadLine();
 
-        using var channel = GrpcChannel.ForAddress(address);
+        using var channel = ChannelTo(address);
         var ping = new Diagnostics.V1.Diagnostics.DiagnosticsClient(channel);
         for (var attempt = 0; ; attempt++)
         {

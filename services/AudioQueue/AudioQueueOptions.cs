@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Auth;
 
 namespace Platform.AudioQueue;
 
@@ -31,7 +32,10 @@ public sealed class AudioQueueOptions
     /// <summary>Jobs of one tenant processing at once; 0 means no limit beyond the global one.</summary>
     public int MaxProcessingPerTenant { get; set; }
 
-    /// <summary>Fair-share weights by tenant (default 1): a tenant of weight 2 gets twice the turns.</summary>
+    /// <summary>
+    /// Fair-share weights (default 1): a tenant of weight 2 gets twice the turns. Keyed by "team/tenant"
+    /// for one tenant, or by "team" for each of a team's tenants.
+    /// </summary>
     public Dictionary<string, double> TenantWeights { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Attempts (leases) a job gets before a retryable failure or expired lease makes it DEAD.</summary>
@@ -51,7 +55,9 @@ public sealed class AudioQueueOptions
     /// <summary>Ready jobs a lease looks at to get past tenants at their processing limit.</summary>
     public int LeaseScanDepth { get; set; } = 256;
 
-    public double WeightOf(string tenant) => TenantWeights.TryGetValue(tenant, out var weight) && weight > 0 ? weight : 1;
+    /// <param name="tenant">A stored ("team/tenant") tenant.</param>
+    public double WeightOf(string tenant) =>
+        TenantWeights.TryGetValue(tenant, out var weight) || TenantWeights.TryGetValue(Caller.Unscope(tenant).Team, out weight) ? weight : 1;
 }
 
 /// <summary>Refuses to start with settings that would stall or corrupt the queue, naming each one.</summary>

@@ -2,6 +2,7 @@ using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.Options;
 using Platform.AudioQueue.Audio;
 using Platform.AudioQueue.Worker;
+using Platform.ServiceDefaults.Auth;
 
 namespace Platform.AudioQueue;
 
@@ -10,6 +11,7 @@ public static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddPlatformRedis();
+        builder.AddPlatformAuth();
         builder.Services.AddOptions<AudioQueueOptions>().BindConfiguration(AudioQueueOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<AudioQueueOptions>, AudioQueueOptionsValidator>();
         builder.Services.AddSingleton(new QueueClock());

@@ -1,3 +1,5 @@
+using Platform.ServiceDefaults.Auth;
+
 namespace Platform.Cache;
 
 public static class Extensions
@@ -5,6 +7,7 @@ public static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddPlatformRedis();
+        builder.AddPlatformAuth();
         builder.Services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.SectionName);
         builder.Services.AddSingleton<CacheStore>();
         builder.Services.AddSingleton<LocalCache>();

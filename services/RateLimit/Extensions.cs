@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Platform.RateLimit.Envoy;
+using Platform.ServiceDefaults.Auth;
 using StackExchange.Redis;
 
 namespace Platform.RateLimit;
@@ -9,6 +10,7 @@ public static class Extensions
     public static void AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddPlatformRedis();
+        builder.AddPlatformAuth();
         // IOptionsMonitor picks up edits to appsettings.json and other reloadable sources without a restart.
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>();

@@ -2,7 +2,11 @@ using System.Net;
 using System.Text;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.RateLimit.V1;
+using StackExchange.Redis;
 
 namespace Platform.EndToEndTests;
 
@@ -13,6 +17,7 @@ namespace Platform.EndToEndTests;
 public sealed class AppHostTests
 {
     const int ChatLimit = 3;
+    const string OperatorKey = "e2e-operator-key-0123456789abcdef";
 
     [Fact]
     public Task Chat_is_limited_and_cached_and_voice_is_processed_end_to_end_with_the_default_engine() =>
@@ -42,7 +47,7 @@ public sealed class AppHostTests
         timeout.CancelAfter(TimeSpan.FromMinutes(4));
         var ct = timeout.Token;
 
-        string[] args = engineArgument is null ? [$"Redis:DataDirectory={dataDirectory}"] : [$"Redis:DataDirectory={dataDirectory}", engineArgument];
+        string[] args = [$"Redis:DataDirectory={dataDirectory}", $"Parameters:operator-key={OperatorKey}", .. engineArgument is null ? [] : new[] { engineArgument }];
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(args, ct);
         appHost.CreateResourceBuilder<ProjectResource>("ratelimit")
             .WithEnvironment("RateLimit__Policies__chat__Limit", ChatLimit.ToString())
@@ -63,6 +68,8 @@ public sealed class AppHostTests
         {
             await app.ResourceNotifications.WaitForResourceHealthyAsync(name, ct);
         }
+
+        await AssertAccessIsGuardedAsync(app, ct);
 
         using var http = app.CreateHttpClient("chatapi", "http");
         var question = "How many users can the platform hold? " + Guid.NewGuid();
@@ -91,6 +98,35 @@ public sealed class AppHostTests
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         var events = await http.GetStringAsync(accepted.Headers.Location + "/events", ct);
         Assert.Contains("\"status\":\"succeeded\"", events.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[^1]);
+    }
+
+    /// <summary>The services want a key (the operator's works), and Redis wants its password.</summary>
+    static async Task AssertAccessIsGuardedAsync(DistributedApplication app, CancellationToken ct)
+    {
+        var address = app.GetEndpoint("ratelimit", "http");
+        using var anonymous = GrpcChannel.ForAddress(address);
+        var refused = await Assert.ThrowsAsync<RpcException>(() =>
+            new RateLimiter.RateLimiterClient(anonymous).ListPoliciesAsync(new ListPoliciesRequest(), cancellationToken: ct).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+
+        using var asOperator = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
+            {
+                metadata.Add("authorization", "Bearer " + OperatorKey);
+                return Task.CompletedTask;
+            })),
+            UnsafeUseInsecureChannelCallCredentials = true,
+        });
+        var policies = await new RateLimiter.RateLimiterClient(asOperator).ListPoliciesAsync(new ListPoliciesRequest(), cancellationToken: ct);
+        Assert.Contains(policies.Policies, p => p.Name == "chat");
+
+        var connectionString = await app.GetConnectionStringAsync("redis", ct);
+        Assert.Contains(",password=", connectionString);
+        using var withPassword = await ConnectionMultiplexer.ConnectAsync(connectionString!);
+        await withPassword.GetDatabase().PingAsync();
+        using var withoutPassword = await ConnectionMultiplexer.ConnectAsync(connectionString![..connectionString!.IndexOf(",password=", StringComparison.Ordinal)] + ",abortConnect=false,connectTimeout=2000");
+        await Assert.ThrowsAnyAsync<RedisException>(() => withoutPassword.GetDatabase().PingAsync());
     }
 
     /// <summary>Half a second of a 440 Hz tone: 16 kHz, 16-bit mono WAV.</summary>

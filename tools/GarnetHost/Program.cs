@@ -3,7 +3,8 @@ using Garnet;
 using Platform.GarnetHost;
 
 // Usage: GarnetHost [--port N] [--data DIR]; further arguments go to Garnet unchanged.
-// GARNET_PORT / GARNET_DATA are read when the flags are absent (the AppHost sets them).
+// GARNET_PORT / GARNET_DATA are read when the flags are absent (the AppHost sets them), and GARNET_PASSWORD,
+// when set, makes clients AUTH with it (an environment variable, so it is not in the process list).
 var port = int.Parse(Option("--port") ?? Environment.GetEnvironmentVariable("GARNET_PORT") ?? "6379");
 var dataDir = Option("--data") ?? Environment.GetEnvironmentVariable("GARNET_DATA");
 if (!string.IsNullOrEmpty(dataDir))
@@ -11,6 +12,10 @@ if (!string.IsNullOrEmpty(dataDir))
     Directory.CreateDirectory(dataDir);
 }
 var extra = args.Where((_, i) => !IsOurs(i));
+if (Environment.GetEnvironmentVariable("GARNET_PASSWORD") is { Length: > 0 } password)
+{
+    extra = extra.Concat(["--auth", "Password", "--password", password]);
+}
 
 using var server = new GarnetServer(GarnetArguments.Build(port, dataDir, extra));
 server.Start();

@@ -31,7 +31,10 @@ public sealed record LoadOptions
     public Uri QueueUrl { get; init; } = new("http://localhost:5103");
     /// <summary>Redis for the raw-Redis baseline (host:port); none skips that baseline.</summary>
     public string? Redis { get; init; }
+    /// <summary>ChatApi's key for callers (Chat:ApiKeys).</summary>
     public string? ApiKey { get; init; }
+    /// <summary>The key sent to RateLimit, Cache and AudioQueue (their Auth:Credentials); by default $PLATFORM_API_KEY.</summary>
+    public string? PlatformKey { get; init; }
     /// <summary>Also run the same load against a no-op gRPC call (and raw Redis), for ratios from the same run.</summary>
     public bool Baseline { get; init; }
     /// <summary>Processes whose memory (RSS) is sampled during the run, by name.</summary>
@@ -116,6 +119,7 @@ public sealed record LoadOptions
             QueueUrl = Url("--queue-url", defaults.QueueUrl),
             Redis = values.GetValueOrDefault("--redis"),
             ApiKey = values.GetValueOrDefault("--api-key"),
+            PlatformKey = values.GetValueOrDefault("--platform-key") ?? Environment.GetEnvironmentVariable("PLATFORM_API_KEY"),
             Baseline = flags.Contains("--baseline"),
             Processes = values.TryGetValue("--processes", out var processes) ? processes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : defaults.Processes,
             ReportPath = values.GetValueOrDefault("--report"),
@@ -139,7 +143,7 @@ public sealed record LoadOptions
     static readonly string[] KnownValues =
     [
         "--users", "--duration", "--ramp-up", "--think-time", "--rate", "--concurrency", "--popular-share", "--stream-share",
-        "--voice-share", "--chat-url", "--chat-grpc-url", "--ratelimit-url", "--cache-url", "--queue-url", "--redis", "--api-key",
+        "--voice-share", "--chat-url", "--chat-grpc-url", "--ratelimit-url", "--cache-url", "--queue-url", "--redis", "--api-key", "--platform-key",
         "--processes", "--report",
     ];
 

@@ -11,7 +11,7 @@ if (options is null)
     }
     AnsiConsole.MarkupLine("usage: LoadTest <chat|voice|mixed|ratelimit|cache|queue> [--users N] [--duration 60s] [--ramp-up 10s] [--think-time 10s] " +
                            "[--rate N | --concurrency N] [--popular-share 0.3] [--stream-share 0.2] [--voice-share 0.1] [--chat-url URL] [--chat-grpc-url URL] " +
-                           "[--ratelimit-url URL] [--cache-url URL] [--queue-url URL] [--redis host:port] [--api-key KEY] [--baseline] " +
+                           "[--ratelimit-url URL] [--cache-url URL] [--queue-url URL] [--redis host:port] [--api-key KEY] [--platform-key KEY] [--baseline] " +
                            "[--processes ChatApi,RateLimit,...] [--report report.json] [--no-live]");
     return 2;
 }

@@ -4,6 +4,8 @@
 # default ports, with chat limits raised so the run measures capacity rather than the limits.
 #   tools/LoadTest/platform.sh start [extra env assignments...]   e.g. Chat__Simulated__Latency=00:00:00.800
 #   tools/LoadTest/platform.sh stop
+# It prints the services' API key for the run (also in /tmp/platform-loadtest/platform-key): export it as
+# PLATFORM_API_KEY before running the load tool's ratelimit, cache and queue scenarios.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 state=/tmp/platform-loadtest
@@ -26,11 +28,17 @@ dotnet build -c Release "$root/Platform.sln" -v q -nologo --disable-build-server
 redis-server --port 6390 --save '' --appendonly no --dir "$state" >"$state/redis.log" 2>&1 &
 echo $! >"$state/redis.pid"
 
+# The services' one credential for this run (every role); the load tool reads it from $PLATFORM_API_KEY.
+key=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$key" >"$state/platform-key"
+auth=(Auth__Credentials__loadtest__Key="$key" Auth__Credentials__loadtest__Roles__0=user
+      Auth__Credentials__loadtest__Roles__1=admin Auth__Credentials__loadtest__Roles__2=worker Platform__ApiKey="$key")
+
 start() { # name, then KEY=value settings
   local name=$1; shift
   # exec: the recorded pid is the service's own, so stop reaches it.
   (cd "$root/services/$name/bin/Release/net10.0" && exec env ConnectionStrings__redis=127.0.0.1:6390 ASPNETCORE_ENVIRONMENT=Production \
-     Logging__LogLevel__Default=Warning "$@" ./"$name" >"$state/$name.log" 2>&1) &
+     Logging__LogLevel__Default=Warning "${auth[@]}" "$@" ./"$name" >"$state/$name.log" 2>&1) &
   echo $! >"$state/$name.pid"
 }
 limits=(RateLimit__Policies__chat__Limit=1000000000 RateLimit__Policies__chat-tokens__Limit=4000000000
@@ -45,4 +53,5 @@ for port in 5101 5102 5103; do
   until curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$port/alive"; do sleep 0.2; done
 done
 until curl -s -o /dev/null http://127.0.0.1:5080/alive; do sleep 0.2; done
+echo "export PLATFORM_API_KEY=$key   # the services' key, for the load tool"
 echo "platform up: ChatApi http://localhost:5080 (gRPC 5081), RateLimit 5101, Cache 5102, AudioQueue 5103, Redis 127.0.0.1:6390"

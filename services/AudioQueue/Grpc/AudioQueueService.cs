@@ -4,9 +4,15 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.AudioQueue.V1;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Auth;
 
 namespace Platform.AudioQueue.Grpc;
 
+/// <summary>
+/// The producer and operator API. Tenants are stored per team ("team/tenant"); a team sees only its own
+/// jobs (another team's job is NOT_FOUND, as if it did not exist). Admin RPCs act on the whole queue.
+/// </summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = PlatformRoles.UserOrAdmin)]
 public sealed class AudioQueueService(
     JobStore store, QueueAdmin admin, QueueEvents events, QueueMetrics metrics, IOptionsMonitor<AudioQueueOptions> options)
     : V1.AudioQueue.AudioQueueBase
@@ -44,7 +50,7 @@ public sealed class AudioQueueService(
             request.Audio.Memory,
             AudioContentTypes.Known[request.ContentType],
             request.Priority == Priority.Unspecified ? JobPriority.Normal : (JobPriority)request.Priority,
-            tenant,
+            Caller.Of(context).Scope(tenant),
             request.IdempotencyKey,
             request.Metadata));
         metrics.Enqueued(result);
@@ -82,14 +88,14 @@ public sealed class AudioQueueService(
     }
 
     public override async Task<Job> GetJob(GetJobRequest request, ServerCallContext context) =>
-        JobMessages.ToMessage(await GetExistingAsync(request.JobId));
+        JobMessages.ToMessage(await GetExistingAsync(request.JobId, context));
 
     public override async Task WatchJob(GetJobRequest request, IServerStreamWriter<Job> responseStream, ServerCallContext context)
     {
         var cancellation = context.CancellationToken;
         // Taken before each read, so a change between the read and the wait is not missed.
         var changed = events.Next;
-        var view = await GetExistingAsync(request.JobId);
+        var view = await GetExistingAsync(request.JobId, context);
         Job? sent = null;
         while (true)
         {
@@ -127,6 +133,7 @@ public sealed class AudioQueueService(
             .CheckJobId(request.JobId)
             .Check(request.Reason.Length <= MaxReasonLength, "reason", $"at most {MaxReasonLength} characters")
             .ThrowIfInvalid();
+        await GetExistingAsync(request.JobId, context);
         var (cancelled, state) = await store.CancelAsync(request.JobId, request.Reason.Length > 0 ? request.Reason : "cancelled");
         if (!cancelled)
         {
@@ -136,12 +143,12 @@ public sealed class AudioQueueService(
             }
             throw GrpcErrors.FailedPrecondition($"Job '{request.JobId}' is already {state.Value.ToWireName()}; only QUEUED or PROCESSING jobs can be cancelled.", "STATE", "job:" + request.JobId);
         }
-        return JobMessages.ToMessage(await GetExistingAsync(request.JobId));
+        return JobMessages.ToMessage(await GetExistingAsync(request.JobId, context));
     }
 
     public override async Task<GetOutputResponse> GetOutput(GetJobRequest request, ServerCallContext context)
     {
-        new RequestValidator().CheckJobId(request.JobId).ThrowIfInvalid();
+        await GetExistingAsync(request.JobId, context);
         var output = await store.GetOutputAsync(request.JobId);
         if (output is null)
         {
@@ -153,18 +160,21 @@ public sealed class AudioQueueService(
     public override async Task<QueueStats> GetStats(GetStatsRequest request, ServerCallContext context) =>
         ToMessage(await admin.GetStatsAsync());
 
+    [AdminRpc]
     public override async Task<QueueStats> Pause(PauseRequest request, ServerCallContext context)
     {
         await admin.SetPausedAsync(true);
         return ToMessage(await admin.GetStatsAsync());
     }
 
+    [AdminRpc]
     public override async Task<QueueStats> Resume(ResumeRequest request, ServerCallContext context)
     {
         await admin.SetPausedAsync(false);
         return ToMessage(await admin.GetStatsAsync());
     }
 
+    [AdminRpc]
     public override async Task<QueueStats> SetConcurrency(SetConcurrencyRequest request, ServerCallContext context)
     {
         new RequestValidator()
@@ -174,6 +184,7 @@ public sealed class AudioQueueService(
         return ToMessage(await admin.GetStatsAsync());
     }
 
+    [AdminRpc]
     public override async Task<ListDeadLettersResponse> ListDeadLetters(ListDeadLettersRequest request, ServerCallContext context)
     {
         var offset = 0;
@@ -190,6 +201,7 @@ public sealed class AudioQueueService(
         };
     }
 
+    [AdminRpc]
     public override async Task<RequeueResponse> Requeue(RequeueRequest request, ServerCallContext context)
     {
         if (request.JobId.Length == 0)
@@ -210,11 +222,12 @@ public sealed class AudioQueueService(
         return new RequeueResponse { Requeued = 1 };
     }
 
-    async Task<JobView> GetExistingAsync(string jobId)
+    /// <summary>The job, when it exists and the caller may see it; NOT_FOUND otherwise (not PERMISSION_DENIED, which would confirm that the id exists).</summary>
+    async Task<JobView> GetExistingAsync(string jobId, ServerCallContext context)
     {
         new RequestValidator().CheckJobId(jobId).ThrowIfInvalid();
         var view = await store.GetAsync(jobId);
-        if (view is null)
+        if (view is null || !Caller.Of(context).CanAccess(Caller.Unscope(view.Job.Tenant).Team))
         {
             JobMessages.ThrowJobNotFound(jobId);
         }

@@ -3,9 +3,12 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.AudioQueue.V1;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Auth;
 
 namespace Platform.AudioQueue.Grpc;
 
+/// <summary>The worker API. Only the worker role may call it: a leased job carries any team's audio.</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = PlatformRoles.Worker)]
 public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQueueOptions> options) : AudioWorker.AudioWorkerBase
 {
     public const int MaxJobsPerLease = 100;

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Platform.AudioQueue.V1;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Auth;
 
 namespace Platform.AudioQueue.Grpc;
 
@@ -9,12 +10,14 @@ public static partial class JobMessages
 {
     public static Job ToMessage(JobRecord job, long jobsAhead = -1, TimeSpan? estimatedWait = null)
     {
+        var (team, tenant) = Caller.Unscope(job.Tenant);
         var message = new Job
         {
             Id = job.Id,
             State = ToWire(job.State),
             Priority = (Priority)job.Priority,
-            Tenant = job.Tenant,
+            Tenant = tenant,
+            Team = team,
             Attempts = (uint)job.Attempts,
             Progress = job.Progress,
             Result = job.Result,

@@ -4,9 +4,15 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.Cache.V1;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Auth;
 
 namespace Platform.Cache.Grpc;
 
+/// <summary>
+/// Cache over gRPC. Namespaces are stored per team ("team/namespace"), so a team reaches only its own
+/// entries, tags and stats whatever namespace it names.
+/// </summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = PlatformRoles.UserOrAdmin)]
 public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions> options) : V1.Cache.CacheBase
 {
     static readonly TimeSpan DefaultLeaseTtl = TimeSpan.FromSeconds(30);
@@ -17,7 +23,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
     public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
     {
         Entry(request.Namespace, request.Key).ThrowIfInvalid();
-        return ToResponse(await cache.GetAsync(request.Namespace, request.Key));
+        return ToResponse(await cache.GetAsync(Scoped(request.Namespace, context), request.Key));
     }
 
     public override async Task<GetManyResponse> GetMany(GetManyRequest request, ServerCallContext context)
@@ -33,7 +39,8 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
         validator.ThrowIfInvalid();
 
         // Concurrent calls share one pipelined Redis connection: one round trip's worth of latency.
-        var reads = await Task.WhenAll(request.Keys.Select(key => cache.GetAsync(request.Namespace, key)));
+        var ns = Scoped(request.Namespace, context);
+        var reads = await Task.WhenAll(request.Keys.Select(key => cache.GetAsync(ns, key)));
         return new GetManyResponse { Results = { reads.Select(ToResponse) } };
     }
 
@@ -42,14 +49,14 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
         var ttl = request.Ttl.ToTimeSpanOrInvalid();
         Entry(request.Namespace, request.Key).ThrowIfInvalid();
         ValueTtlTags(new RequestValidator(), request.Value, ttl, request.Tags, "").ThrowIfInvalid();
-        await cache.SetAsync(request.Namespace, request.Key, request.Value.Memory, ttl!.Value, request.Tags);
+        await cache.SetAsync(Scoped(request.Namespace, context), request.Key, request.Value.Memory, ttl!.Value, request.Tags);
         return new SetResponse();
     }
 
     public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
         Entry(request.Namespace, request.Key).ThrowIfInvalid();
-        return new DeleteResponse { Deleted = await cache.DeleteAsync(request.Namespace, request.Key) };
+        return new DeleteResponse { Deleted = await cache.DeleteAsync(Scoped(request.Namespace, context), request.Key) };
     }
 
     public override async Task<InvalidateTagsResponse> InvalidateTags(InvalidateTagsRequest request, ServerCallContext context)
@@ -57,14 +64,16 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
         var validator = new RequestValidator().CheckName(request.Namespace, "namespace")
             .Check(request.Tags.Count > 0, "tags", "at least one tag");
         Tags(validator, request.Tags, "").ThrowIfInvalid();
-        await cache.InvalidateTagsAsync(request.Namespace, request.Tags);
+        await cache.InvalidateTagsAsync(Scoped(request.Namespace, context), request.Tags);
         return new InvalidateTagsResponse();
     }
 
+    [AdminRpc]
     public override async Task<ClearResponse> Clear(ClearRequest request, ServerCallContext context)
     {
         new RequestValidator().CheckName(request.Namespace, "namespace").ThrowIfInvalid();
-        return new ClearResponse { Removed = (ulong)await cache.ClearAsync(request.Namespace) };
+        var team = Caller.Of(context).ActingTeam(request.Team);
+        return new ClearResponse { Removed = (ulong)await cache.ClearAsync(Caller.Scope(team, request.Namespace)) };
     }
 
     public override async Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context)
@@ -76,7 +85,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
             .Check(maxWait >= TimeSpan.Zero && maxWait <= MaxMaxWait, "max_wait", $"between 0 and {MaxMaxWait}")
             .ThrowIfInvalid();
 
-        return await cache.LookupAsync(request.Namespace, request.Key, leaseTtl, maxWait, context.CancellationToken) switch
+        return await cache.LookupAsync(Scoped(request.Namespace, context), request.Key, leaseTtl, maxWait, context.CancellationToken) switch
         {
             LookupResult.Hit hit => new LookupResponse
             {
@@ -105,7 +114,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
         var ttl = request.Ttl.ToTimeSpanOrInvalid();
         Entry(request.Namespace, request.Key).Check(request.Token.Length is > 0 and <= 64, "token", "required; the token from Lookup").ThrowIfInvalid();
         ValueTtlTags(new RequestValidator(), request.Value, ttl, request.Tags, "").ThrowIfInvalid();
-        if (!await cache.FillAsync(request.Namespace, request.Key, request.Token, request.Value.Memory, ttl!.Value, request.Tags))
+        if (!await cache.FillAsync(Scoped(request.Namespace, context), request.Key, request.Token, request.Value.Memory, ttl!.Value, request.Tags))
         {
             throw LeaseLost();
         }
@@ -115,7 +124,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
     public override async Task<AbandonResponse> Abandon(AbandonRequest request, ServerCallContext context)
     {
         Entry(request.Namespace, request.Key).Check(request.Token.Length is > 0 and <= 64, "token", "required; the token from Lookup").ThrowIfInvalid();
-        if (!await cache.AbandonAsync(request.Namespace, request.Key, request.Token))
+        if (!await cache.AbandonAsync(Scoped(request.Namespace, context), request.Key, request.Token))
         {
             throw LeaseLost();
         }
@@ -125,7 +134,8 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
     public override async Task<GetStatsResponse> GetStats(GetStatsRequest request, ServerCallContext context)
     {
         new RequestValidator().CheckName(request.Namespace, "namespace").ThrowIfInvalid();
-        var s = await cache.GetStatsAsync(request.Namespace);
+        var team = Caller.Of(context).ActingTeam(request.Team);
+        var s = await cache.GetStatsAsync(Caller.Scope(team, request.Namespace));
         return new GetStatsResponse
         {
             Hits = (ulong)s.Hits,
@@ -139,6 +149,9 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
             L1Hits = (ulong)s.L1Hits,
         };
     }
+
+    /// <summary>The namespace as stored: the caller's team's.</summary>
+    static string Scoped(string ns, ServerCallContext context) => Caller.Of(context).Scope(ns);
 
     static RpcException LeaseLost() =>
         new(new Status(StatusCode.FailedPrecondition, "The lease is no longer yours: it expired and another caller holds it now. Its Fill wins."));

@@ -1,6 +1,7 @@
 using Envoy.Service.RateLimit.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Platform.ServiceDefaults.Auth;
 using Code = Envoy.Service.RateLimit.V3.RateLimitResponse.Types.Code;
 
 namespace Platform.RateLimit.Envoy;
@@ -8,7 +9,10 @@ namespace Platform.RateLimit.Envoy;
 /// <summary>
 /// envoy.service.ratelimit.v3.RateLimitService on the same port as the native API: a drop-in
 /// replacement for envoyproxy/ratelimit, deciding every descriptor in one Redis round trip.
+/// Envoy authenticates like any caller (its grpc_service's initial_metadata carries the key), and its
+/// counters belong to its credential's team.
 /// </summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = PlatformRoles.UserOrAdmin)]
 public sealed class EnvoyRateLimitService(EnvoyConfigStore config, RateLimitDecider decider) : RateLimitService.RateLimitServiceBase
 {
     public override async Task<RateLimitResponse> ShouldRateLimit(RateLimitRequest request, ServerCallContext context)
@@ -19,8 +23,9 @@ public sealed class EnvoyRateLimitService(EnvoyConfigStore config, RateLimitDeci
         }
         var hits = request.HitsAddend == 0 ? 1 : request.HitsAddend;
         var limits = request.Descriptors.Select(d => config.Find(request.Domain, d)).ToList();
+        var caller = Caller.Of(context);
         var checks = limits.OfType<EnvoyLimit>()
-            .Select(l => new LimitCheck(l.PolicyName, l.Policy, l.CounterKey, hits))
+            .Select(l => new LimitCheck(l.PolicyName, l.Policy, caller.Scope(l.CounterKey), hits))
             .ToList();
         var decisions = checks.Count == 0 ? [] : (await decider.DecideAsync(checks, allOrNothing: false)).Results;
 

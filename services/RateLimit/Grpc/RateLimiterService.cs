@@ -4,9 +4,12 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.RateLimit.V1;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Auth;
 
 namespace Platform.RateLimit.Grpc;
 
+/// <summary>RateLimiter over gRPC. Keys are stored per team ("team/key"): a team's limits are its own.</summary>
+[Microsoft.AspNetCore.Authorization.Authorize(Roles = PlatformRoles.UserOrAdmin)]
 public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor<RateLimitOptions> options)
     : RateLimiter.RateLimiterBase
 {
@@ -18,7 +21,7 @@ public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor
 
     public override async Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
     {
-        var check = ToCheck(request, "");
+        var check = ToCheck(request, "", Caller.Of(context));
         var decision = (await decider.DecideAsync([check], allOrNothing: false)).Results[0];
         return ToResponse(request.Policy, decision);
     }
@@ -28,7 +31,8 @@ public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor
         new RequestValidator()
             .Check(request.Checks.Count is > 0 and <= MaxChecks, "checks", $"1-{MaxChecks} checks")
             .ThrowIfInvalid();
-        var checks = request.Checks.Select((c, i) => ToCheck(c, $"checks[{i}].")).ToList();
+        var caller = Caller.Of(context);
+        var checks = request.Checks.Select((c, i) => ToCheck(c, $"checks[{i}].", caller)).ToList();
 
         var decisions = await decider.DecideAsync(checks, request.AllOrNothing);
         return new CheckManyResponse
@@ -46,7 +50,7 @@ public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor
             .ThrowIfInvalid();
         var policy = FindPolicy(request.Policy, "", concurrency: true);
 
-        var grant = await decider.AcquireAsync(request.Policy, policy, request.Key, ttl);
+        var grant = await decider.AcquireAsync(request.Policy, policy, Caller.Of(context).Scope(request.Key), ttl);
         return new AcquireResponse
         {
             Allowed = grant.Allowed,
@@ -64,7 +68,7 @@ public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor
             .Check(request.LeaseId.Length is > 0 and <= 64, "lease_id", "required; the lease_id returned by Acquire")
             .ThrowIfInvalid();
         FindPolicy(request.Policy, "", concurrency: true);
-        return new ReleaseResponse { Released = await decider.ReleaseAsync(request.Policy, request.Key, request.LeaseId) };
+        return new ReleaseResponse { Released = await decider.ReleaseAsync(request.Policy, Caller.Of(context).Scope(request.Key), request.LeaseId) };
     }
 
     public override Task<ListPoliciesResponse> ListPolicies(ListPoliciesRequest request, ServerCallContext context)
@@ -97,15 +101,17 @@ public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor
         return Task.FromResult(response);
     }
 
+    [AdminRpc]
     public override async Task<ResetResponse> Reset(ResetRequest request, ServerCallContext context)
     {
         ValidateTarget(request.Policy, request.Key, "").ThrowIfInvalid();
+        var team = Caller.Of(context).ActingTeam(request.Team);
         FindPolicy(request.Policy, "", concurrency: null);
-        await decider.ResetAsync(request.Policy, request.Key);
+        await decider.ResetAsync(request.Policy, Caller.Scope(team, request.Key));
         return new ResetResponse();
     }
 
-    LimitCheck ToCheck(CheckRequest request, string fieldPrefix)
+    LimitCheck ToCheck(CheckRequest request, string fieldPrefix, Caller caller)
     {
         ValidateTarget(request.Policy, request.Key, fieldPrefix).ThrowIfInvalid();
         var policy = FindPolicy(request.Policy, fieldPrefix, concurrency: false);
@@ -113,7 +119,7 @@ public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor
         new RequestValidator()
             .Check(cost <= policy.Capacity, fieldPrefix + "cost", $"must not exceed {policy.Capacity}, the most policy '{request.Policy}' allows at once")
             .ThrowIfInvalid();
-        return new LimitCheck(request.Policy, policy, request.Key, cost);
+        return new LimitCheck(request.Policy, policy, caller.Scope(request.Key), cost);
     }
 
     static RequestValidator ValidateTarget(string policy, string key, string fieldPrefix) =>

@@ -82,7 +82,7 @@ public abstract class AudioWorkerTests(RedisFixture redis) : QueueTest(redis)
     [Fact]
     public async Task A_tenant_of_weight_three_gets_three_turns_for_each_of_a_tenant_of_weight_one()
     {
-        await StartAsync(("AudioQueue:TenantWeights:gold", "3"));
+        await StartAsync(("AudioQueue:TenantWeights:tests/gold", "3"));
         for (var i = 0; i < 12; i++)
         {
             await EnqueueAsync(tenant: "gold");

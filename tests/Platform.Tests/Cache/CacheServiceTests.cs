@@ -54,9 +54,9 @@ public abstract class CacheServiceTests(RedisFixture redis) : HostedTest
 
         await client.SetAsync(new SetRequest { Namespace = "tests", Key = key, Value = ByteString.CopyFromUtf8("v"), Ttl = Ttl(TimeSpan.FromSeconds(30)) });
 
-        var ttl = await redis.Database.KeyTimeToLiveAsync(Platform.Cache.CacheKeys.Entry("tests", key));
+        var ttl = await redis.Database.KeyTimeToLiveAsync(Platform.Cache.CacheKeys.Entry("tests/tests", key));
         Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
-        Assert.Equal("v", (string?)await redis.Database.HashGetAsync(Platform.Cache.CacheKeys.Entry("tests", key), "v"));
+        Assert.Equal("v", (string?)await redis.Database.HashGetAsync(Platform.Cache.CacheKeys.Entry("tests/tests", key), "v"));
     }
 
     [Fact]

@@ -110,7 +110,7 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
         var shortLived = await Ask("kept for a minute", "max-age=60");
         // Stored now: "kept" and "not kept" (stored by the second, plain request) for the default five
         // minutes, "kept for a minute" for one.
-        var ttls = redis.Connection.GetServer(redis.Endpoint!).Keys(pattern: "cache:{chat:*}:v")
+        var ttls = redis.Connection.GetServer(redis.Endpoint!).Keys(pattern: "cache:{tests/chat:*}:v")
             .Select(key => redis.Database.KeyTimeToLive(key)!.Value).Order().ToList();
 
         Assert.Equal("MISS", stored.Cache);

@@ -13,7 +13,7 @@ public sealed class LoadRunTests(GarnetFixture redis) : HostedTest, IClassFixtur
     {
         var ratelimit = Start<RateLimiterService>(redis);
         var (options, problems) = LoadOptions.Parse(
-            ["ratelimit", "--rate", "100", "--duration", "1s", "--ratelimit-url", ratelimit.Addresses[0].ToString(), "--redis", redis.Endpoint!, "--baseline", "--no-live"]);
+            ["ratelimit", "--rate", "100", "--duration", "1s", "--ratelimit-url", ratelimit.Addresses[0].ToString(), "--redis", redis.Endpoint!, "--baseline", "--no-live", "--platform-key", TestCredentials.Tests.Key]);
         Assert.Empty(problems);
 
         var report = await LoadRun.RunAsync(options!, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) }),

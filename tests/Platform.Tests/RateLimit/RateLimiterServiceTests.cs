@@ -226,7 +226,7 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
         }
 
         // Behind the service's back: the state is gone from Redis, yet the denial stands.
-        await redis.Database.KeyDeleteAsync(Platform.RateLimit.RedisRateLimiter.StateKey("five", key, Platform.RateLimit.RateLimitAlgorithm.FixedWindow));
+        await redis.Database.KeyDeleteAsync(Platform.RateLimit.RedisRateLimiter.StateKey("five", "tests/" + key, Platform.RateLimit.RateLimitAlgorithm.FixedWindow));
         var cached = await client.CheckAsync(new CheckRequest { Policy = "five", Key = key });
         var peek = await client.CheckAsync(new CheckRequest { Policy = "five", Key = key, Cost = 0 });
 

@@ -32,6 +32,12 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
             ["Redis:TimeoutMs"] = settings.TryGetValue("Redis:TimeoutMs", out var timeout) ? timeout : "1000",
         };
         this.settings.TryAdd("urls", "http://127.0.0.1:0");
+        foreach (var (key, value) in TestCredentials.Settings(TestCredentials.Tests))
+        {
+            this.settings.TryAdd(key, value);
+        }
+        // What ChatApi presents to the services it calls.
+        this.settings.TryAdd(Microsoft.Extensions.Hosting.Extensions.PlatformApiKeySetting, TestCredentials.Tests.Key);
         UseKestrel();
         StartServer();
     }
@@ -59,8 +65,17 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
     public IReadOnlyList<Uri> Addresses =>
         Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
 
-    /// <summary>A gRPC channel over HTTP/2 cleartext, as a plain client from any language would use.</summary>
-    public GrpcChannel Channel(int addressIndex = 0) => GrpcChannel.ForAddress(Addresses[addressIndex]);
+    /// <summary>
+    /// A gRPC channel over HTTP/2 cleartext, as a plain client from any language would use, sending
+    /// <paramref name="credential"/>'s key (by default the all-roles test credential; null: no key).
+    /// </summary>
+    public GrpcChannel Channel(int addressIndex = 0, TestCredential? credential = null) =>
+        TestCredentials.Channel(Addresses[addressIndex], credential ?? TestCredentials.Tests);
+
+    public GrpcChannel Channel(TestCredential credential) => Channel(0, credential);
+
+    /// <summary>A channel that sends no key.</summary>
+    public GrpcChannel AnonymousChannel() => GrpcChannel.ForAddress(Addresses[0]);
 }
 
 public static class ServiceHost

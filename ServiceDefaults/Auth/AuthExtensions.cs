@@ -1,0 +1,50 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Platform.ServiceDefaults.Auth;
+
+public static partial class AuthExtensions
+{
+    /// <summary>
+    /// Every call needs a credential (section <c>Auth</c>, see <see cref="PlatformAuthOptions"/>), except
+    /// health checks and reflection. Services mark their classes with the roles they need and admin RPCs with
+    /// <see cref="AdminRpcAttribute"/>; they scope data by <see cref="Caller.Of(Grpc.Core.ServerCallContext)"/>.
+    /// </summary>
+    public static TBuilder AddPlatformAuth<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddOptions<PlatformAuthOptions>().BindConfiguration(PlatformAuthOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PlatformAuthOptions>, PlatformAuthOptionsValidator>();
+        builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, PlatformAuthorizationResultHandler>();
+        builder.Services.Configure<GrpcServiceOptions>(grpc => grpc.Interceptors.Add<AdminAuditInterceptor>());
+        builder.Services.AddHostedService<AnonymousAccessWarning>();
+        return builder;
+    }
+
+    /// <summary>Says at start-up, loudly, when calls without a key are let in.</summary>
+    sealed partial class AnonymousAccessWarning(IOptions<PlatformAuthOptions> options, ILogger<AnonymousAccessWarning> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (options.Value.AllowAnonymous)
+            {
+                LogAnonymous(logger, options.Value.AnonymousTeam, string.Join(", ", options.Value.AnonymousRoles));
+            }
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Auth:AllowAnonymous is on: calls without an API key act as team '{Team}' with roles [{Roles}]. Development only; never in production.")]
+        static partial void LogAnonymous(ILogger logger, string team, string roles);
+    }
+}
