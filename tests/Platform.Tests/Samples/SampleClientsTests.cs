@@ -20,8 +20,8 @@ public sealed partial class SampleClientsTests(GarnetFixture redis) : HostedTest
     static readonly TimeSpan InstallTimeout = TimeSpan.FromMinutes(5);
     static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(2);
 
-    // The credential the services require of callers: none yet. Once they require one, put the test key here.
-    static readonly string? ApiKey = null;
+    /// <summary>What another team would have: its own key, role user. The checks below use it too, to see that team's data.</summary>
+    static readonly TestCredential Team = new("samples", "samples-team", "samples-key-0123456789abcdef", "user");
 
     [Fact]
     public async Task The_node_sample_checks_a_limit_sets_and_gets_an_entry_and_gets_its_audio_processed()
@@ -56,16 +56,17 @@ public sealed partial class SampleClientsTests(GarnetFixture redis) : HostedTest
     Services StartServices()
     {
         redis.RequireAvailable();
-        var ratelimit = Start<RateLimiterService>(redis);
-        var cache = Start<CacheService>(redis);
-        var audioQueue = Start<AudioQueueService>(redis, ("AudioQueue:Worker:Enabled", "true"), ("AudioQueue:Worker:Concurrency", "1"));
-        return new Services(new(ratelimit.Channel()), new(cache.Channel()), new(audioQueue.Channel()), new Dictionary<string, string?>
+        var credential = TestCredentials.Settings(Team).ToArray();
+        var ratelimit = Start<RateLimiterService>(redis, credential);
+        var cache = Start<CacheService>(redis, credential);
+        var audioQueue = Start<AudioQueueService>(redis, [.. credential, ("AudioQueue:Worker:Enabled", "true"), ("AudioQueue:Worker:Concurrency", "1")]);
+        return new Services(new(ratelimit.Channel(Team)), new(cache.Channel(Team)), new(audioQueue.Channel(Team)), new Dictionary<string, string?>
         {
             ["RATELIMIT_ADDRESS"] = ratelimit.Addresses[0].ToString(),
             ["CACHE_ADDRESS"] = cache.Addresses[0].ToString(),
             ["AUDIOQUEUE_ADDRESS"] = audioQueue.Addresses[0].ToString(),
             // Only ever the test's key, never one inherited from the machine.
-            ["PLATFORM_API_KEY"] = string.IsNullOrEmpty(ApiKey) ? null : ApiKey,
+            ["PLATFORM_API_KEY"] = Team.Key,
             ["RATELIMIT_POLICY"] = null,
             ["CACHE_NAMESPACE"] = null,
         });
@@ -92,7 +93,7 @@ public sealed partial class SampleClientsTests(GarnetFixture redis) : HostedTest
 
         var job = await services.Queue.GetJobAsync(new GetJobRequest { JobId = jobId });
         Assert.Equal(JobState.Succeeded, job.State);
-        Assert.Equal(("samples", source), (job.Tenant, job.Metadata["source"]));
+        Assert.Equal(("samples-team", "samples", source), (job.Team, job.Tenant, job.Metadata["source"]));
         var result = JsonDocument.Parse(job.Result).RootElement;
         Assert.Equal(0.5, result.GetProperty("duration_seconds").GetDouble(), 2);
         Assert.Equal((16_000, 1), (result.GetProperty("sample_rate_in").GetInt32(), result.GetProperty("channels_in").GetInt32()));
