@@ -5,6 +5,10 @@ var builder = DistributedApplication.CreateBuilder(args);
 var redis = builder.AddPlatformRedis();
 var credentials = builder.AddPlatformCredentials();
 
+// RateLimit, Cache and AudioQueue each have two Kestrel endpoints in their appsettings.json, which Aspire
+// turns into named endpoints: "http" for gRPC (HTTP/2 cleartext; 5101, 5102, 5103), probed over
+// grpc.health.v1 and what "http://ratelimit" resolves to in service discovery, and "json" for gRPC JSON
+// transcoding over HTTP/1.1 (5111, 5112, 5113).
 var ratelimit = builder.AddProject<Projects.RateLimit>("ratelimit")
     .WithRedis(redis)
     .WithCredentials(credentials)

@@ -39,11 +39,15 @@ public static class Extensions
 
         // Every service serves gRPC: rich errors for Redis outages, grpc.health.v1 (mirroring the
         // ASP.NET Core health checks) and server reflection, so grpcurl works without .proto files.
+        // JSON transcoding serves each RPC that has a google.api.http route as JSON over HTTP too
+        // (through the same interceptors); the services listen for it on their HTTP/1.1 "json" endpoint.
+        // An error's JSON body is its google.rpc.Status: the transcoder must know the detail types
+        // (GrpcErrors uses those of google/rpc/error_details.proto), or it fails writing them.
         builder.Services.AddGrpc(options =>
         {
             options.Interceptors.Add<DependencyFailureInterceptor>();
             options.EnableDetailedErrors = builder.Environment.IsDevelopment();
-        });
+        }).AddJsonTranscoding(options => options.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor));
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         return builder;

@@ -57,7 +57,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         var serviceDir = Path.Combine(RepositoryRoot, "services", name, "bin", configuration, framework);
         address ??= new Uri($"http://127.0.0.1:{BenchRedis.FreePort()}");
 
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(serviceDir, name + ".dll"), "--urls", address.ToString()])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(serviceDir, name + ".dll")])
         {
             WorkingDirectory = serviceDir,
             RedirectStandardOutput = true,
@@ -71,6 +71,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         foreach (var (role, i) in new[] { "user", "admin", "worker" }.Select((role, i) => (role, i)))
         {
             start.Environment[$"Auth__Credentials__bench__Roles__{i}"] = role;
+        }
+        if (!settings.Keys.Any(key => key.StartsWith("Kestrel__Endpoints__", StringComparison.Ordinal)))
+        {
+            // RateLimit, Cache, AudioQueue: gRPC on their "http" endpoint, JSON (HTTP/1.1) on "json".
+            start.Environment["Kestrel__Endpoints__http__Url"] = address.ToString();
+            start.Environment["Kestrel__Endpoints__json__Url"] = $"http://127.0.0.1:{BenchRedis.FreePort()}";
         }
         foreach (var (key, value) in settings)
         {

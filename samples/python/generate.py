@@ -21,7 +21,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTOS = os.path.normpath(os.path.join(HERE, "..", "..", "protos"))
 GENERATED = os.path.join(HERE, "generated")
-FILES = ["ratelimit.proto", "cache.proto", "audioqueue.proto"]
+# google/api (vendored in protos/) carries the HTTP/JSON route options the service protos import; its
+# Python module lands in generated/google/api, beside the installed google.protobuf (a namespace package).
+FILES = ["ratelimit.proto", "cache.proto", "audioqueue.proto", "google/api/http.proto", "google/api/annotations.proto"]
 
 
 class MissingTools(Exception):

@@ -44,9 +44,9 @@ start() { # name, then KEY=value settings
 limits=(RateLimit__Policies__chat__Limit=1000000000 RateLimit__Policies__chat-tokens__Limit=4000000000
         RateLimit__Policies__chat-tokens__Burst=4000000000 RateLimit__Policies__audio__Limit=1000000000
         RateLimit__Policies__audio__Burst=1000000000 RateLimit__Policies__audio-inflight__Limit=1000000)
-start RateLimit ASPNETCORE_URLS=http://127.0.0.1:5101 "${limits[@]}" "$@"
-start Cache ASPNETCORE_URLS=http://127.0.0.1:5102 "$@"
-start AudioQueue ASPNETCORE_URLS=http://127.0.0.1:5103 AudioQueue__MaxDepth=1000000 "$@"
+start RateLimit Kestrel__Endpoints__http__Url=http://127.0.0.1:5101 Kestrel__Endpoints__json__Url=http://127.0.0.1:5111 "${limits[@]}" "$@"
+start Cache Kestrel__Endpoints__http__Url=http://127.0.0.1:5102 Kestrel__Endpoints__json__Url=http://127.0.0.1:5112 "$@"
+start AudioQueue Kestrel__Endpoints__http__Url=http://127.0.0.1:5103 Kestrel__Endpoints__json__Url=http://127.0.0.1:5113 AudioQueue__MaxDepth=1000000 "$@"
 start ChatApi services__ratelimit__http__0=http://127.0.0.1:5101 services__cache__http__0=http://127.0.0.1:5102 \
   services__audioqueue__http__0=http://127.0.0.1:5103 "$@"
 for port in 5101 5102 5103; do

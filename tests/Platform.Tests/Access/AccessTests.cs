@@ -64,9 +64,9 @@ public sealed class AccessTests(GarnetFixture redis) : HostedTest, IClassFixture
         var (rateLimit, cache, queue) = StartAll();
         var services = new (Uri Address, ServiceDescriptor[] Services)[]
         {
-            (rateLimit.Addresses[0], [RateLimiter.Descriptor, Envoy.Service.RateLimit.V3.RateLimitService.Descriptor, Diagnostics.V1.Diagnostics.Descriptor]),
-            (cache.Addresses[0], [Platform.Cache.V1.Cache.Descriptor, Diagnostics.V1.Diagnostics.Descriptor]),
-            (queue.Addresses[0], [Platform.AudioQueue.V1.AudioQueue.Descriptor, AudioWorker.Descriptor, Diagnostics.V1.Diagnostics.Descriptor]),
+            (rateLimit.GrpcAddress, [RateLimiter.Descriptor, Envoy.Service.RateLimit.V3.RateLimitService.Descriptor, Diagnostics.V1.Diagnostics.Descriptor]),
+            (cache.GrpcAddress, [Platform.Cache.V1.Cache.Descriptor, Diagnostics.V1.Diagnostics.Descriptor]),
+            (queue.GrpcAddress, [Platform.AudioQueue.V1.AudioQueue.Descriptor, AudioWorker.Descriptor, Diagnostics.V1.Diagnostics.Descriptor]),
         };
 
         var refused = new List<string>();
@@ -105,10 +105,10 @@ public sealed class AccessTests(GarnetFixture redis) : HostedTest, IClassFixture
 
         (Uri Address, MethodDescriptor Method)[] admin =
         [
-            (rateLimit.Addresses[0], RateLimiter.Descriptor.FindMethodByName("Reset")),
-            (cache.Addresses[0], Platform.Cache.V1.Cache.Descriptor.FindMethodByName("Clear")),
+            (rateLimit.GrpcAddress, RateLimiter.Descriptor.FindMethodByName("Reset")),
+            (cache.GrpcAddress, Platform.Cache.V1.Cache.Descriptor.FindMethodByName("Clear")),
             .. new[] { "Pause", "Resume", "SetConcurrency", "ListDeadLetters", "Requeue" }
-                .Select(name => (queue.Addresses[0], Platform.AudioQueue.V1.AudioQueue.Descriptor.FindMethodByName(name))),
+                .Select(name => (queue.GrpcAddress, Platform.AudioQueue.V1.AudioQueue.Descriptor.FindMethodByName(name))),
         ];
         foreach (var (address, method) in admin)
         {

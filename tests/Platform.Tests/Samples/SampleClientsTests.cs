@@ -62,9 +62,9 @@ public sealed partial class SampleClientsTests(GarnetFixture redis) : HostedTest
         var audioQueue = Start<AudioQueueService>(redis, [.. credential, ("AudioQueue:Worker:Enabled", "true"), ("AudioQueue:Worker:Concurrency", "1")]);
         return new Services(new(ratelimit.Channel(Team)), new(cache.Channel(Team)), new(audioQueue.Channel(Team)), new Dictionary<string, string?>
         {
-            ["RATELIMIT_ADDRESS"] = ratelimit.Addresses[0].ToString(),
-            ["CACHE_ADDRESS"] = cache.Addresses[0].ToString(),
-            ["AUDIOQUEUE_ADDRESS"] = audioQueue.Addresses[0].ToString(),
+            ["RATELIMIT_ADDRESS"] = ratelimit.GrpcAddress.ToString(),
+            ["CACHE_ADDRESS"] = cache.GrpcAddress.ToString(),
+            ["AUDIOQUEUE_ADDRESS"] = audioQueue.GrpcAddress.ToString(),
             // Only ever the test's key, never one inherited from the machine.
             ["PLATFORM_API_KEY"] = Team.Key,
             ["RATELIMIT_POLICY"] = null,

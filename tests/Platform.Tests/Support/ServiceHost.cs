@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,15 +12,22 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Platform.Tests.Support;
 
 /// <summary>
-/// One Platform service running in the test process on real Kestrel sockets (loopback, free port),
+/// One Platform service running in the test process on real Kestrel sockets (loopback, free ports),
 /// configured like a standalone deployment: its own appsettings.json plus the given settings.
 /// </summary>
+/// <remarks>
+/// Each service names its Kestrel endpoints in appsettings.json: RateLimit, Cache and AudioQueue serve gRPC
+/// on "http" (HTTP/2 only) and JSON on "json" (HTTP/1.1). Unless the test places the endpoints itself
+/// (ChatApiHost does), both move to port 0 on loopback; <see cref="GrpcAddress"/> and
+/// <see cref="Http1Address"/> then say where each one listens.
+/// </remarks>
 /// <typeparam name="TEntryPoint">Any type from the service's assembly.</typeparam>
 public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint> where TEntryPoint : class
 {
     readonly Dictionary<string, string?> settings;
     readonly string? reloadableJsonFile;
     readonly Action<IServiceCollection>? replaceServices;
+    readonly ConcurrentDictionary<string, ListenOptions> endpoints = new(StringComparer.OrdinalIgnoreCase);
 
     /// <param name="reloadableJsonFile">An extra appsettings-style file, watched for edits like appsettings.json.</param>
     /// <param name="replaceServices">Registrations that replace the service's own (e.g. a fake clock).</param>
@@ -31,7 +40,11 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
             // Shorter than the default so tests of a Redis outage do not wait long on each call.
             ["Redis:TimeoutMs"] = settings.TryGetValue("Redis:TimeoutMs", out var timeout) ? timeout : "1000",
         };
-        this.settings.TryAdd("urls", "http://127.0.0.1:0");
+        if (!this.settings.Keys.Any(key => key.StartsWith("Kestrel:Endpoints:", StringComparison.OrdinalIgnoreCase)))
+        {
+            this.settings["Kestrel:Endpoints:http:Url"] = "http://127.0.0.1:0";
+            this.settings["Kestrel:Endpoints:json:Url"] = "http://127.0.0.1:0";
+        }
         foreach (var (key, value) in TestCredentials.Settings(TestCredentials.Tests))
         {
             this.settings.TryAdd(key, value);
@@ -59,23 +72,49 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
         {
             builder.ConfigureTestServices(replaceServices);
         }
+        // Keep each configured endpoint's ListenOptions: Kestrel writes the port it bound into them.
+        builder.ConfigureServices(services => services.AddOptions<KestrelServerOptions>().PostConfigure<IConfiguration>((kestrel, configuration) =>
+        {
+            foreach (var endpoint in configuration.GetSection("Kestrel:Endpoints").GetChildren())
+            {
+                kestrel.ConfigurationLoader?.Endpoint(endpoint.Key, options => endpoints[endpoint.Key] = options.ListenOptions);
+            }
+        }));
     }
 
-    /// <summary>The addresses Kestrel bound, in configuration order.</summary>
+    /// <summary>
+    /// The addresses Kestrel bound, in the order it bound its configured endpoints (by name: "http", the
+    /// gRPC one, before "json"). Prefer <see cref="GrpcAddress"/> and <see cref="Http1Address"/>.
+    /// </summary>
     public IReadOnlyList<Uri> Addresses =>
         Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
 
+    /// <summary>The HTTP/2-only endpoint: gRPC.</summary>
+    public Uri GrpcAddress => AddressOf(HttpProtocols.Http2);
+
+    /// <summary>The HTTP/1.1 endpoint: JSON transcoding of the gRPC services (ChatApi: its HTTP API).</summary>
+    public Uri Http1Address => AddressOf(HttpProtocols.Http1);
+
     /// <summary>
     /// A gRPC channel over HTTP/2 cleartext, as a plain client from any language would use, sending
-    /// <paramref name="credential"/>'s key (by default the all-roles test credential; null: no key).
+    /// <paramref name="credential"/>'s key (by default the all-roles test credential).
     /// </summary>
-    public GrpcChannel Channel(int addressIndex = 0, TestCredential? credential = null) =>
-        TestCredentials.Channel(Addresses[addressIndex], credential ?? TestCredentials.Tests);
+    public GrpcChannel Channel(TestCredential? credential = null) => TestCredentials.Channel(GrpcAddress, credential ?? TestCredentials.Tests);
 
-    public GrpcChannel Channel(TestCredential credential) => Channel(0, credential);
+    /// <summary>An HTTP/1.1 client of the JSON endpoint sending the credential's key (by default the all-roles test credential; null: none).</summary>
+    public HttpClient JsonClient(TestCredential? credential) => new()
+    {
+        BaseAddress = Http1Address,
+        DefaultRequestHeaders = { Authorization = credential is null ? null : new("Bearer", credential.Key) },
+    };
 
-    /// <summary>A channel that sends no key.</summary>
-    public GrpcChannel AnonymousChannel() => GrpcChannel.ForAddress(Addresses[0]);
+    public HttpClient JsonClient() => JsonClient(TestCredentials.Tests);
+
+    /// <summary>A gRPC channel that sends no key.</summary>
+    public GrpcChannel AnonymousChannel() => GrpcChannel.ForAddress(GrpcAddress);
+
+    Uri AddressOf(HttpProtocols protocols)
+        => endpoints.Values.Where(e => e.Protocols == protocols).Select(e => new Uri($"http://{e.IPEndPoint}")).Single();
 }
 
 public static class ServiceHost
