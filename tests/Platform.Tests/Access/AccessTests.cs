@@ -149,9 +149,12 @@ public sealed class AccessTests(GarnetFixture redis) : HostedTest, IClassFixture
             Assert.Contains("worker", denied.Status.Detail);
         }
 
+        // A worker leases any team's job, and sees whose it is.
+        await redis.FlushAsync();
+        var job = await new QueueClient(user).EnqueueAsync(Job("t"));
         var worker = new AudioWorker.AudioWorkerClient(queue.Channel(WorkerOnly));
-        var leased = await worker.LeaseAsync(new LeaseRequest { WorkerId = "w1", MaxJobs = 1 });
-        Assert.Empty(leased.Jobs);
+        var leased = Assert.Single((await worker.LeaseAsync(new LeaseRequest { WorkerId = "w1", MaxJobs = 1 })).Jobs);
+        Assert.Equal((job.JobId, "team-a"), (leased.Job.Id, leased.Job.Team));
         var (code, _) = await Rpc.FailureOf(() => new QueueClient(queue.Channel(WorkerOnly)).EnqueueAsync(Job("t")).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, code);
     }
