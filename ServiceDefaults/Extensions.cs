@@ -36,6 +36,7 @@ public static class Extensions
             http.AddServiceDiscovery();
         });
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ScalingInfoSource>();
 
         // Every service serves gRPC: rich errors for Redis outages, grpc.health.v1 (mirroring the
         // ASP.NET Core health checks) and server reflection, so grpcurl works without .proto files.

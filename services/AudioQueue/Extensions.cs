@@ -1,7 +1,9 @@
+using System.Globalization;
 using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.Options;
 using Platform.AudioQueue.Audio;
 using Platform.AudioQueue.Worker;
+using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Auth;
 
 namespace Platform.AudioQueue;
@@ -32,6 +34,18 @@ public static class Extensions
         builder.Services.AddOptions<TranscriptionOptions>().BindConfiguration(TranscriptionOptions.SectionName);
         builder.Services.AddSingleton<Transcriber>();
         builder.Services.AddHostedService<BuiltInAudioWorker>();
+        builder.Services.AddSingleton(services => new ScalingSettings(() =>
+        {
+            var worker = services.GetRequiredService<IOptions<AudioWorkerOptions>>().Value;
+            var queue = services.GetRequiredService<IOptionsMonitor<AudioQueueOptions>>().CurrentValue;
+            return new Dictionary<string, string>
+            {
+                ["audioqueue.worker.enabled"] = worker.Enabled ? "true" : "false",
+                ["audioqueue.worker.concurrency"] = worker.Resolve(Environment.ProcessorCount, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes).ToString(CultureInfo.InvariantCulture),
+                ["audioqueue.max_concurrency.configured"] = queue.MaxConcurrency.ToString(CultureInfo.InvariantCulture),
+                ["audioqueue.max_concurrency"] = services.GetRequiredService<QueueMetrics>().Last?.Load.MaxConcurrency.ToString(CultureInfo.InvariantCulture) ?? "unknown (no stats yet)",
+            };
+        }));
 
         // gRPC rejects messages over 4 MiB by default; audio up to MaxAudioBytes (plus the envelope)
         // must reach validation, which answers with a clear INVALID_ARGUMENT instead.

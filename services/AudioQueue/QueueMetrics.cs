@@ -73,4 +73,7 @@ public sealed class QueueMetrics
     }
 
     public void Observed(QueueSnapshot snapshot) => last = snapshot;
+
+    /// <summary>The queue as of the last stats sweep (housekeeping, every few seconds); null before the first.</summary>
+    public QueueSnapshot? Last => last;
 }

@@ -1,3 +1,6 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Auth;
 
 namespace Platform.Cache;
@@ -17,5 +20,14 @@ public static class Extensions
         builder.Services.AddSingleton<CacheStats>();
         builder.Services.AddHostedService<CacheStatsFlusher>();
         builder.Services.AddSingleton<SharedCache>();
+        builder.Services.AddSingleton(services => new ScalingSettings(() =>
+        {
+            var options = services.GetRequiredService<IOptionsMonitor<CacheOptions>>().CurrentValue;
+            return new Dictionary<string, string>
+            {
+                ["cache.l1.max_entries"] = options.L1MaxEntries.ToString(CultureInfo.InvariantCulture),
+                ["cache.l1.max_bytes"] = options.L1MaxBytes.ToString(CultureInfo.InvariantCulture),
+            };
+        }));
     }
 }

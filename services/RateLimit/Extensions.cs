@@ -1,5 +1,7 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using Platform.RateLimit.Envoy;
+using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Auth;
 using StackExchange.Redis;
 
@@ -22,5 +24,14 @@ public static class Extensions
         builder.Services.AddSingleton<RateLimitDecider>();
         // Created at start-up, so an invalid Envoy configuration stops the service before it serves.
         builder.Services.AddActivatedSingleton<EnvoyConfigStore>();
+        builder.Services.AddSingleton(services => new ScalingSettings(() =>
+        {
+            var options = services.GetRequiredService<IOptionsMonitor<RateLimitOptions>>().CurrentValue;
+            return new Dictionary<string, string>
+            {
+                ["ratelimit.replicas"] = options.Replicas.ToString(CultureInfo.InvariantCulture),
+                ["ratelimit.over_limit_cache_size"] = options.OverLimitCacheSize.ToString(CultureInfo.InvariantCulture),
+            };
+        }));
     }
 }

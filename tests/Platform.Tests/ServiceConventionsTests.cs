@@ -1,10 +1,14 @@
+using System.Text.Json;
 using Grpc.Reflection.V1Alpha;
+using Platform.AudioQueue.Grpc;
 using Platform.Cache.Grpc;
+using Platform.Diagnostics.V1;
+using Platform.RateLimit.Grpc;
 using Platform.Tests.Support;
 
 namespace Platform.Tests;
 
-/// <summary>What every service offers a caller that has nothing but an address: health and reflection.</summary>
+/// <summary>What every service offers a caller that has nothing but an address: health, reflection and scaling info.</summary>
 public sealed class ServiceConventionsTests(GarnetFixture redis) : HostedTest, IClassFixture<GarnetFixture>
 {
     [Fact]
@@ -40,5 +44,28 @@ public sealed class ServiceConventionsTests(GarnetFixture redis) : HostedTest, I
         Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
         Assert.Equal("Healthy", await health.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Equal(System.Net.HttpStatusCode.OK, alive.StatusCode);
+    }
+
+    [Fact]
+    public async Task Each_service_reports_its_hardware_and_concurrency_over_grpc_and_json()
+    {
+        var queue = Start<AudioQueueService>(redis, ("AudioQueue:Worker:Concurrency", "3"), ("AudioQueue:MaxConcurrency", "7"));
+        var rateLimit = Start<RateLimiterService>(redis, ("RateLimit:Replicas", "4"));
+        var cache = Start<CacheService>(redis);
+
+        var info = await new Diagnostics.V1.Diagnostics.DiagnosticsClient(queue.Channel()).GetScalingInfoAsync(new GetScalingInfoRequest());
+        Assert.Equal("AudioQueue", info.Service);
+        Assert.Equal((uint)Environment.ProcessorCount, info.ProcessorCount);
+        Assert.True(info.MemoryLimitBytes > 0 && info.WorkingSetBytes > 0);
+        Assert.False(string.IsNullOrEmpty(info.ReplicaId));
+        Assert.Equal(("3", "7"), (info.Concurrency["audioqueue.worker.concurrency"], info.Concurrency["audioqueue.max_concurrency.configured"]));
+
+        var limiter = await new Diagnostics.V1.Diagnostics.DiagnosticsClient(rateLimit.Channel()).GetScalingInfoAsync(new GetScalingInfoRequest());
+        Assert.Equal("4", limiter.Concurrency["ratelimit.replicas"]);
+
+        using var json = cache.JsonClient();
+        var body = JsonDocument.Parse(await json.GetStringAsync("/v1/diagnostics/scaling", TestContext.Current.CancellationToken)).RootElement;
+        Assert.Equal("Cache", body.GetProperty("service").GetString());
+        Assert.True(body.GetProperty("concurrency").TryGetProperty("cache.l1.max_entries", out _));
     }
 }

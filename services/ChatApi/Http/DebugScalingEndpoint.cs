@@ -1,8 +1,10 @@
-using System.Diagnostics;
+using System.Text.Json;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Platform.Cache.V1;
 using Platform.RateLimit.V1;
+using Platform.ServiceDefaults;
 
 namespace Platform.ChatApi.Http;
 
@@ -15,7 +17,7 @@ public static class DebugScalingEndpoint
 {
     public static void MapDebugScaling(this WebApplication app) =>
         app.MapGet("/debug/scaling", async (HttpContext http, ApiKeys apiKeys, RateLimiter.RateLimiterClient rateLimiter,
-            Cache.V1.Cache.CacheClient cache, AudioQueue.V1.AudioQueue.AudioQueueClient queue, IOptionsMonitor<ChatGatewayOptions> options,
+            Cache.V1.Cache.CacheClient cache, AudioQueue.V1.AudioQueue.AudioQueueClient queue, IOptionsMonitor<ChatGatewayOptions> options, ScalingInfoSource scaling,
             CancellationToken cancellationToken) =>
         {
             if (!options.CurrentValue.ScalingDebug)
@@ -27,18 +29,10 @@ public static class DebugScalingEndpoint
                 return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "invalid_api_key", detail: "Missing or invalid API key.");
             }
             var deadline = DateTime.UtcNow.AddSeconds(2);
-            using var process = Process.GetCurrentProcess();
             return Results.Json(new
             {
-                replica = new
-                {
-                    machine = Environment.MachineName,
-                    process = Environment.ProcessId,
-                    cores = Environment.ProcessorCount,
-                    memoryAvailableBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
-                    workingSetBytes = process.WorkingSet64,
-                    uptimeSeconds = (long)(DateTime.Now - process.StartTime).TotalSeconds,
-                },
+                // The same as every service's Diagnostics.GetScalingInfo, in its JSON form.
+                replica = JsonDocument.Parse(JsonFormatter.Default.Format(scaling.Describe())).RootElement,
                 rateLimit = await Ask(async () => (await rateLimiter.ListPoliciesAsync(new ListPoliciesRequest(), deadline: deadline, cancellationToken: cancellationToken))
                     .Policies.Select(p => new { p.Name, algorithm = p.Algorithm.ToString(), p.Limit, windowSeconds = p.Window?.ToTimeSpan().TotalSeconds, p.Burst, p.Shadow, failureMode = p.FailureMode.ToString() })),
                 cache = await Ask(async () => await cache.GetStatsAsync(new Cache.V1.GetStatsRequest { Namespace = options.CurrentValue.CacheNamespace }, deadline: deadline, cancellationToken: cancellationToken)),

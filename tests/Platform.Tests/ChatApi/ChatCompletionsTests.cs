@@ -216,7 +216,7 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
 
         var debug = await http.GetFromJsonAsync<JsonElement>("/debug/scaling");
 
-        Assert.True(debug.GetProperty("replica").GetProperty("cores").GetInt32() >= 1);
+        Assert.True(debug.GetProperty("replica").GetProperty("processorCount").GetInt32() >= 1);
         Assert.Contains(debug.GetProperty("rateLimit").EnumerateArray(), p => p.GetProperty("name").GetString() == "chat-tokens");
         Assert.Equal(1, debug.GetProperty("cache").GetProperty("hits").GetInt32());
         Assert.Equal(1, debug.GetProperty("cache").GetProperty("fills").GetInt32());
