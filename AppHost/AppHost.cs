@@ -12,17 +12,23 @@ var credentials = builder.AddPlatformCredentials();
 var ratelimit = builder.AddProject<Projects.RateLimit>("ratelimit")
     .WithRedis(redis)
     .WithCredentials(credentials)
-    .WithGrpcHealthCheck();
+    .WithGrpcHealthCheck()
+    .WithRateLimitCommands(credentials)
+    .WithScalingInfoCommand(credentials);
 
 var cache = builder.AddProject<Projects.Cache>("cache")
     .WithRedis(redis)
     .WithCredentials(credentials)
-    .WithGrpcHealthCheck();
+    .WithGrpcHealthCheck()
+    .WithCacheCommands(credentials)
+    .WithScalingInfoCommand(credentials);
 
 var audioqueue = builder.AddProject<Projects.AudioQueue>("audioqueue")
     .WithRedis(redis)
     .WithCredentials(credentials)
-    .WithGrpcHealthCheck();
+    .WithGrpcHealthCheck()
+    .WithAudioQueueCommands(credentials)
+    .WithScalingInfoCommand(credentials);
 
 // Public HTTP API on the fixed port in services/ChatApi/appsettings.json (http://localhost:5080),
 // gRPC for internal teams on 5081.
@@ -31,6 +37,7 @@ var chatapi = builder.AddProject<Projects.ChatApi>("chatapi")
     .WithReference(cache).WaitFor(cache)
     .WithReference(audioqueue).WaitFor(audioqueue)
     .WithEnvironment("Platform__ApiKey", credentials.ChatApiKey)
+    .WithScalingInfoCommand(credentials, endpointName: "grpc")
     .WithHttpHealthCheck("/health", endpointName: "http");
 
 // Callers' API keys ("name=key;name=key") as a secret parameter. Unset (development): anonymous access,

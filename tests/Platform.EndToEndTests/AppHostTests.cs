@@ -70,11 +70,16 @@ public sealed class AppHostTests
         }
 
         await AssertAccessIsGuardedAsync(app, ct);
+        await AssertOperatorCommandsWorkAsync(app, ct);
 
         using var http = app.CreateHttpClient("chatapi", "http");
         var question = "How many users can the platform hold? " + Guid.NewGuid();
         var miss = await AskAsync(http, question, ct);
         var hit = await AskAsync(http, question, ct);
+        // The dashboard's "Clear namespace" on ChatApi's cache: the same question misses again.
+        var cleared = await RunAsync(app.Services.GetRequiredService<ResourceCommandService>(), "cache", "clear-namespace", ct, ("team", "chat"), ("namespace", "chat"));
+        Assert.StartsWith("Removed 1 entries", cleared.Message);
+        var missAgain = await AskAsync(http, question, ct);
         HttpResponseMessage? limited = null;
         for (var i = 0; i < ChatLimit && limited is null; i++)
         {
@@ -86,6 +91,7 @@ public sealed class AppHostTests
         Assert.Equal("MISS", miss.Headers.GetValues("X-Cache").Single());
         Assert.Equal(HttpStatusCode.OK, hit.StatusCode);
         Assert.Equal("HIT", hit.Headers.GetValues("X-Cache").Single());
+        Assert.Equal("MISS", missAgain.Headers.GetValues("X-Cache").Single());
         Assert.Equal(await miss.Content.ReadAsStringAsync(ct), await hit.Content.ReadAsStringAsync(ct));
         Assert.NotNull(limited);
         Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
@@ -100,6 +106,49 @@ public sealed class AppHostTests
         Assert.Contains("\"status\":\"succeeded\"", events.Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[^1]);
     }
 
+    /// <summary>The dashboard's operator buttons, run the way the dashboard runs them: each calls its admin RPC.</summary>
+    static async Task AssertOperatorCommandsWorkAsync(DistributedApplication app, CancellationToken ct)
+    {
+        var commands = app.Services.GetRequiredService<ResourceCommandService>();
+        using var channel = OperatorChannel(app.GetEndpoint("audioqueue", "http"));
+        var queue = new Platform.AudioQueue.V1.AudioQueue.AudioQueueClient(channel);
+
+        await RunAsync(commands, "audioqueue", "pause", ct);
+        Assert.True((await queue.GetStatsAsync(new Platform.AudioQueue.V1.GetStatsRequest(), cancellationToken: ct)).Paused);
+        await RunAsync(commands, "audioqueue", "resume", ct);
+        Assert.False((await queue.GetStatsAsync(new Platform.AudioQueue.V1.GetStatsRequest(), cancellationToken: ct)).Paused);
+        await RunAsync(commands, "audioqueue", "requeue-dead", ct);
+
+        var scaling = await RunAsync(commands, "audioqueue", "scaling-info", ct);
+        Assert.Contains("audioqueue.worker.concurrency", scaling.Data?.Value);
+
+        // Reset key: the operators' own key, exhausted, is usable again.
+        using var rateLimitChannel = OperatorChannel(app.GetEndpoint("ratelimit", "http"));
+        var limiter = new RateLimiter.RateLimiterClient(rateLimitChannel);
+        Assert.True((await limiter.CheckAsync(new CheckRequest { Policy = "chat", Key = "e2e", Cost = ChatLimit }, cancellationToken: ct)).Allowed);
+        Assert.False((await limiter.CheckAsync(new CheckRequest { Policy = "chat", Key = "e2e" }, cancellationToken: ct)).Allowed);
+        await RunAsync(commands, "ratelimit", "reset-key", ct, ("policy", "chat"), ("key", "e2e"));
+        Assert.True((await limiter.CheckAsync(new CheckRequest { Policy = "chat", Key = "e2e" }, cancellationToken: ct)).Allowed);
+    }
+
+    static async Task<ExecuteCommandResult> RunAsync(ResourceCommandService commands, string resource, string command, CancellationToken ct, params (string Name, string Value)[] arguments)
+    {
+        var inputs = new InteractionInputCollection(arguments.Select(a => new InteractionInput { Name = a.Name, InputType = InputType.Text, Value = a.Value }).ToList());
+        var result = await commands.ExecuteCommandAsync(resource, command, inputs, ct);
+        Assert.True(result.Success, $"{resource} {command}: {result.Message}");
+        return result;
+    }
+
+    static GrpcChannel OperatorChannel(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
+        {
+            metadata.Add("authorization", "Bearer " + OperatorKey);
+            return Task.CompletedTask;
+        })),
+        UnsafeUseInsecureChannelCallCredentials = true,
+    });
+
     /// <summary>The services want a key (the operator's works), and Redis wants its password.</summary>
     static async Task AssertAccessIsGuardedAsync(DistributedApplication app, CancellationToken ct)
     {
@@ -109,15 +158,7 @@ public sealed class AppHostTests
             new RateLimiter.RateLimiterClient(anonymous).ListPoliciesAsync(new ListPoliciesRequest(), cancellationToken: ct).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
 
-        using var asOperator = GrpcChannel.ForAddress(address, new GrpcChannelOptions
-        {
-            Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
-            {
-                metadata.Add("authorization", "Bearer " + OperatorKey);
-                return Task.CompletedTask;
-            })),
-            UnsafeUseInsecureChannelCallCredentials = true,
-        });
+        using var asOperator = OperatorChannel(address);
         var policies = await new RateLimiter.RateLimiterClient(asOperator).ListPoliciesAsync(new ListPoliciesRequest(), cancellationToken: ct);
         Assert.Contains(policies.Policies, p => p.Name == "chat");
 
