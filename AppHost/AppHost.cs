@@ -6,27 +6,27 @@ var redis = builder.AddPlatformRedis();
 var credentials = builder.AddPlatformCredentials();
 
 // RateLimit, Cache and AudioQueue each have two Kestrel endpoints in their appsettings.json, which Aspire
-// turns into named endpoints: "http" for gRPC (HTTP/2 cleartext; 5101, 5102, 5103), probed over
-// grpc.health.v1 and what "http://ratelimit" resolves to in service discovery, and "json" for gRPC JSON
-// transcoding over HTTP/1.1 (5111, 5112, 5113).
+// turns into named endpoints: "http" for gRPC (HTTP/2 cleartext; 5101, 5102, 5103), what
+// "http://ratelimit" resolves to in service discovery, and "json" for gRPC JSON transcoding over HTTP/1.1
+// (5111, 5112, 5113), where the dashboard reads each service's /health (Healthy, Degraded with reasons, Unhealthy).
 var ratelimit = builder.AddProject<Projects.RateLimit>("ratelimit")
     .WithRedis(redis)
     .WithCredentials(credentials)
-    .WithGrpcHealthCheck()
+    .WithServiceHealthCheck("json")
     .WithRateLimitCommands(credentials)
     .WithScalingInfoCommand(credentials);
 
 var cache = builder.AddProject<Projects.Cache>("cache")
     .WithRedis(redis)
     .WithCredentials(credentials)
-    .WithGrpcHealthCheck()
+    .WithServiceHealthCheck("json")
     .WithCacheCommands(credentials)
     .WithScalingInfoCommand(credentials);
 
 var audioqueue = builder.AddProject<Projects.AudioQueue>("audioqueue")
     .WithRedis(redis)
     .WithCredentials(credentials)
-    .WithGrpcHealthCheck()
+    .WithServiceHealthCheck("json")
     .WithAudioQueueCommands(credentials)
     .WithScalingInfoCommand(credentials);
 
@@ -38,7 +38,7 @@ var chatapi = builder.AddProject<Projects.ChatApi>("chatapi")
     .WithReference(audioqueue).WaitFor(audioqueue)
     .WithEnvironment("Platform__ApiKey", credentials.ChatApiKey)
     .WithScalingInfoCommand(credentials, endpointName: "grpc")
-    .WithHttpHealthCheck("/health", endpointName: "http");
+    .WithServiceHealthCheck("http");
 
 // Callers' API keys ("name=key;name=key") as a secret parameter. Unset (development): anonymous access,
 // limited per client address. Set Parameters:chat-api-keys (user secrets, environment) to require keys.

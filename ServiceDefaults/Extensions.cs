@@ -7,7 +7,10 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Health;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -28,7 +31,11 @@ public static class Extensions
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
-        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag])
+            .AddCheck<ErrorRateHealthCheck>("error-rate")
+            .AddCheck<DegradedDecisionsHealthCheck>("degraded-decisions");
+        builder.AddAlerts();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -73,6 +80,7 @@ public static class Extensions
         // take every decision in degraded mode (RateLimit would fail open), and a burst of first requests
         // would each block a thread waiting for the connection.
         builder.Services.AddHostedService<RedisWarmUp>();
+        builder.Services.AddHealthChecks().AddCheck<RedisLatencyHealthCheck>("redis-latency");
         return builder;
     }
 
@@ -139,12 +147,32 @@ public static class Extensions
     {
         // /health: every check (Redis included) — ready to serve. /alive: the process itself.
         // Probes and reflection (the schema, as public as the .proto files) need no credential.
-        app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
-        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) }).AllowAnonymous();
+        app.UseMiddleware<RequestOutcomeMiddleware>();
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthJson.WriteAsync }).AllowAnonymous();
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag), ResponseWriter = HealthJson.WriteAsync }).AllowAnonymous();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         app.MapGrpcService<DiagnosticsService>();
         return app;
+    }
+
+    /// <summary>Health probes: kept out of traces and of the error-rate alert.</summary>
+    public static bool IsProbe(PathString path) =>
+        path.StartsWithSegments(HealthEndpointPath) || path.StartsWithSegments(AlivenessEndpointPath) || path.StartsWithSegments("/grpc.health.v1.Health");
+
+    /// <summary>Alert thresholds (section Alerts) as health: signals, and the background evaluation that logs transitions.</summary>
+    static void AddAlerts<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>();
+        builder.Services.AddSingleton<RequestOutcomes>();
+        builder.Services.AddSingleton<DegradedDecisions>();
+        builder.Services.AddSingleton<IHealthCheckPublisher, HealthTransitionLogger>();
+        builder.Services.AddOptions<HealthCheckPublisherOptions>().Configure<IOptions<AlertOptions>>((publisher, alerts) =>
+        {
+            publisher.Delay = TimeSpan.FromSeconds(1);
+            publisher.Period = alerts.Value.EvaluationPeriod;
+        });
     }
 
     static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
@@ -166,9 +194,7 @@ public static class Extensions
                 .AddSource(PlatformTelemetry.ActivitySourceName)
                 .AddAspNetCoreInstrumentation(options =>
                     // Probes would drown the traces that matter.
-                    options.Filter = context => !context.Request.Path.StartsWithSegments(HealthEndpointPath)
-                                                && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
-                                                && !context.Request.Path.StartsWithSegments("/grpc.health.v1.Health"))
+                    options.Filter = context => !IsProbe(context.Request.Path))
                 .AddGrpcClientInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddProcessor(new HealthProbeSpanFilter()));

@@ -24,6 +24,7 @@ public static class Extensions
         builder.Services.AddSingleton<LeaseStore>();
         builder.Services.AddSingleton<QueueAdmin>();
         builder.Services.AddHostedService<QueueHousekeeping>();
+        builder.Services.AddHealthChecks().AddCheck<QueueBacklogHealthCheck>("queue-backlog");
 
         builder.Services.AddOptions<AudioProcessingOptions>().BindConfiguration(AudioProcessingOptions.SectionName);
         builder.Services.AddSingleton(services => new AudioProcessor(services.GetRequiredService<IOptions<AudioProcessingOptions>>().Value));

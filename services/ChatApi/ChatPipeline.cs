@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Platform.Cache.V1;
 using Platform.ChatApi.Model;
 using Platform.RateLimit.V1;
+using Platform.ServiceDefaults.Health;
 
 namespace Platform.ChatApi;
 
@@ -70,6 +71,7 @@ public sealed partial class ChatPipeline(
     IChatClient model,
     IOptionsMonitor<ChatGatewayOptions> options,
     TimeProvider time,
+    DegradedDecisions degraded,
     ILogger<ChatPipeline> logger)
 {
     static readonly string[] Roles = ["system", "developer", "user", "assistant"];
@@ -220,6 +222,7 @@ public sealed partial class ChatPipeline(
         {
             // Fail open: a rate limiter outage must not take chat down with it.
             LogRateLimitUnavailable(e.StatusCode, e.Status.Detail);
+            degraded.Record();
             return new RateLimitState(settings.RequestsPolicy, true, 0, 0, TimeSpan.Zero, TimeSpan.Zero, Degraded: true);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
@@ -278,6 +281,7 @@ public sealed partial class ChatPipeline(
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             LogCacheUnavailable(e.StatusCode, e.Status.Detail);
+            degraded.Record();
             return (null, null, false, TimeSpan.Zero);
         }
     }
@@ -292,6 +296,7 @@ public sealed partial class ChatPipeline(
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             LogCacheUnavailable(e.StatusCode, e.Status.Detail);
+            degraded.Record();
             return (null, null, false, TimeSpan.Zero);
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Health;
 using StackExchange.Redis;
 
 namespace Platform.RateLimit;
@@ -15,6 +16,7 @@ public sealed partial class RateLimitDecider(
     LocalFallbackLimiter local,
     RateLimitMetrics metrics,
     TimeProvider time,
+    DegradedDecisions degraded,
     ILogger<RateLimitDecider> logger)
 {
     public async Task<Decisions> DecideAsync(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
@@ -72,6 +74,7 @@ public sealed partial class RateLimitDecider(
             }
         }
         var fallback = checks.Select(Fallback).ToArray();
+        degraded.Record(fallback.Length);
         if (allOrNothing && fallback.Any(d => !d.Allowed))
         {
             // Local limiters cannot be rolled back; deny the whole set as Redis would have.
@@ -100,6 +103,7 @@ public sealed partial class RateLimitDecider(
                 LogDegraded(policyName, e.Message);
             }
         }
+        degraded.Record();
         return policy.FailureMode switch
         {
             FailureMode.Open => new LeaseGrant(true, "local-open-" + Guid.NewGuid().ToString("N"), policy.Limit, 0, TimeSpan.Zero, Degraded: true),

@@ -5,6 +5,7 @@ using Aspire.Hosting.ApplicationModel;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.RateLimit.V1;
 using StackExchange.Redis;
 
@@ -52,6 +53,8 @@ public sealed class AppHostTests
         appHost.CreateResourceBuilder<ProjectResource>("ratelimit")
             .WithEnvironment("RateLimit__Policies__chat__Limit", ChatLimit.ToString())
             .WithEnvironment("RateLimit__Policies__chat__Window", "01:00:00");
+        appHost.CreateResourceBuilder<ProjectResource>("audioqueue")
+            .WithEnvironment("Alerts__QueueDepth", "1");
         appHost.CreateResourceBuilder<ProjectResource>("chatapi")
             .WithEnvironment("Chat__Simulated__Latency", "00:00:00.010");
 
@@ -115,6 +118,22 @@ public sealed class AppHostTests
 
         await RunAsync(commands, "audioqueue", "pause", ct);
         Assert.True((await queue.GetStatsAsync(new Platform.AudioQueue.V1.GetStatsRequest(), cancellationToken: ct)).Paused);
+
+        // An alert: two jobs waiting behind the paused queue cross Alerts:QueueDepth (1), and the dashboard shows
+        // the service Degraded with the reason, then Healthy once they are gone.
+        var waiting = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            waiting.Add((await queue.EnqueueAsync(new Platform.AudioQueue.V1.EnqueueRequest { Audio = Google.Protobuf.ByteString.CopyFrom(ToneWav()), ContentType = "audio/wav" }, cancellationToken: ct)).JobId);
+        }
+        var degraded = await app.ResourceNotifications.WaitForResourceAsync("audioqueue", e => e.Snapshot.HealthStatus == HealthStatus.Degraded, ct);
+        Assert.Contains(degraded.Snapshot.HealthReports, r => r.Description?.Contains("queue-backlog: 2 jobs waiting") == true);
+        foreach (var id in waiting)
+        {
+            await queue.CancelAsync(new Platform.AudioQueue.V1.CancelRequest { JobId = id }, cancellationToken: ct);
+        }
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("audioqueue", ct);
+
         await RunAsync(commands, "audioqueue", "resume", ct);
         Assert.False((await queue.GetStatsAsync(new Platform.AudioQueue.V1.GetStatsRequest(), cancellationToken: ct)).Paused);
         await RunAsync(commands, "audioqueue", "requeue-dead", ct);

@@ -90,7 +90,9 @@ public sealed class AccessTests(GarnetFixture redis) : HostedTest, IClassFixture
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
         }
         Assert.Contains("platform.audioqueue.v1.AudioQueue.WatchJob", refused);
-        Assert.Equal(6 + 1 + 1 + 10 + 1 + 11 + 5 + 1, refused.Count);
+        Assert.Contains("platform.diagnostics.v1.Diagnostics.GetScalingInfo", refused);
+        // RateLimiter 6, Envoy 1, Cache 10, AudioQueue 11, AudioWorker 5, and Diagnostics' 2 on each of the three.
+        Assert.Equal(6 + 1 + 10 + 11 + 5 + 3 * 2, refused.Count);
         AssertNoKeyWasLogged();
     }
 
