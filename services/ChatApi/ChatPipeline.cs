@@ -72,6 +72,7 @@ public sealed partial class ChatPipeline(
     IOptionsMonitor<ChatGatewayOptions> options,
     TimeProvider time,
     DegradedDecisions degraded,
+    ChatMetrics metrics,
     ILogger<ChatPipeline> logger)
 {
     static readonly string[] Roles = ["system", "developer", "user", "assistant"];
@@ -121,6 +122,21 @@ public sealed partial class ChatPipeline(
     /// <param name="stream">When given, the answer is also delivered piece by piece as it is produced
     /// (a cached answer is replayed the same way).</param>
     public async Task<ChatOutcome> CompleteAsync(ChatTurn turn, string clientKey, CachePolicy cachePolicy, IChatStreamSink? stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var outcome = await AnswerAsync(turn, clientKey, cachePolicy, stream, cancellationToken);
+            metrics.Completed(outcome, streamed: stream is not null);
+            return outcome;
+        }
+        catch (ChatUnavailableException)
+        {
+            metrics.Failed(streamed: stream is not null);
+            throw;
+        }
+    }
+
+    async Task<ChatOutcome> AnswerAsync(ChatTurn turn, string clientKey, CachePolicy cachePolicy, IChatStreamSink? stream, CancellationToken cancellationToken)
     {
         var settings = options.CurrentValue;
         var estimatedTokens = EstimateTokens(turn, settings);

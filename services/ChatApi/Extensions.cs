@@ -71,6 +71,7 @@ public static class Extensions
         builder.Services.AddChatClient(CreateModel)
             .UseOpenTelemetry(sourceName: Platform.ServiceDefaults.PlatformTelemetry.ActivitySourceName);
         builder.Services.AddSingleton<ChatPipeline>();
+        builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<Voice.VoiceMessages>();
         // Created at start-up so the "anonymous" warning appears when the service starts.
         builder.Services.AddActivatedSingleton<ApiKeys>();

@@ -19,6 +19,7 @@ public sealed partial class VoiceMessages(
     RateLimiter.RateLimiterClient rateLimiter,
     AudioQueue.V1.AudioQueue.AudioQueueClient queue,
     IOptionsMonitor<ChatGatewayOptions> options,
+    ChatMetrics metrics,
     ILogger<VoiceMessages> logger)
 {
     const string OwnerKey = "chat.caller", InFlightLeaseKey = "chat.inflight_lease";
@@ -28,6 +29,27 @@ public sealed partial class VoiceMessages(
 
     /// <summary>Rate limits, then queues. Limited is set (and Message null) when a limit said no.</summary>
     public async Task<(VoiceMessage? Message, RateLimitState? Limited)> SubmitAsync(
+        string caller, ReadOnlyMemory<byte> audio, string contentType, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (message, limited) = await QueueAsync(caller, audio, contentType, idempotencyKey, cancellationToken);
+            metrics.VoiceMessage(limited is not null ? "limited" : "accepted");
+            return (message, limited);
+        }
+        catch (VoiceRejectedException)
+        {
+            metrics.VoiceMessage("rejected");
+            throw;
+        }
+        catch (VoiceUnavailableException)
+        {
+            metrics.VoiceMessage("unavailable");
+            throw;
+        }
+    }
+
+    async Task<(VoiceMessage? Message, RateLimitState? Limited)> QueueAsync(
         string caller, ReadOnlyMemory<byte> audio, string contentType, string? idempotencyKey, CancellationToken cancellationToken)
     {
         var settings = Settings;
