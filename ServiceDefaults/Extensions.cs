@@ -62,13 +62,14 @@ public static class Extensions
     }
 
     /// <summary>
-    /// The shared Redis connection (connection string "redis"), with Aspire's health check, tracing
-    /// and metrics. The service starts even when Redis is down: it reports Unhealthy and reconnects
-    /// on its own when Redis appears.
+    /// The shared Redis connection (connection string "redis": one server, or a cluster's nodes), with
+    /// Aspire's tracing and metrics and a health check that also works on a cluster (RedisHealthCheck).
+    /// The service starts even when Redis is down: it reports Unhealthy and reconnects on its own when
+    /// Redis appears.
     /// </summary>
     public static TBuilder AddPlatformRedis<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        builder.AddRedisClient("redis", configureOptions: options =>
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true, options =>
         {
             options.AbortOnConnectFail = false;
             // Fail a command quickly instead of queueing it for the default 5 s while disconnected.
@@ -80,7 +81,7 @@ public static class Extensions
         // take every decision in degraded mode (RateLimit would fail open), and a burst of first requests
         // would each block a thread waiting for the connection.
         builder.Services.AddHostedService<RedisWarmUp>();
-        builder.Services.AddHealthChecks().AddCheck<RedisLatencyHealthCheck>("redis-latency");
+        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         return builder;
     }
 

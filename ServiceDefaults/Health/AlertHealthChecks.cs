@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace Platform.ServiceDefaults.Health;
 
@@ -26,29 +25,5 @@ public sealed class DegradedDecisionsHealthCheck(DegradedDecisions decisions, IO
         return Task.FromResult(count > alert.DegradedDecisions
             ? HealthCheckResult.Degraded($"{count} decisions taken without a dependency (fail open/closed, local limits, cache bypass) in the last {alert.Window} (threshold Alerts:DegradedDecisions = {alert.DegradedDecisions})")
             : HealthCheckResult.Healthy());
-    }
-}
-
-/// <summary>Degraded while Redis answers slowly. (Redis unreachable is the "redis" check's Unhealthy.)</summary>
-public sealed class RedisLatencyHealthCheck(IConnectionMultiplexer redis, IOptionsMonitor<AlertOptions> options) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        var threshold = options.CurrentValue.RedisLatency;
-        if (!redis.IsConnected)
-        {
-            return HealthCheckResult.Healthy("not connected (see the redis check)");
-        }
-        try
-        {
-            var latency = await redis.GetDatabase().PingAsync();
-            return latency > threshold
-                ? HealthCheckResult.Degraded($"Redis answered PING in {latency.TotalMilliseconds:0.#} ms (threshold Alerts:RedisLatency = {threshold.TotalMilliseconds:0} ms)")
-                : HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:0.#} ms");
-        }
-        catch (Exception e) when (RedisFailures.IsUnavailable(e))
-        {
-            return HealthCheckResult.Healthy("not answering (see the redis check)");
-        }
     }
 }

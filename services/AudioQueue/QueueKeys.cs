@@ -7,6 +7,13 @@ namespace Platform.AudioQueue;
 /// slot, and every script declares <see cref="State"/>, so scripts on one queue never interleave (Garnet
 /// locks declared keys; Redis runs scripts one at a time anyway).
 /// </summary>
+/// <remarks>
+/// lease.lua also reaches job and audio keys it cannot declare: it learns the ids inside the script, and
+/// builds the keys from <see cref="JobPrefix"/> and <see cref="AudioPrefix"/>. Redis Cluster runs such a
+/// script only because those keys live in the slot of its declared keys, on the same node: keep the tag
+/// in every prefix (tests/Platform.Tests/ClusterKeySlotTests checks it on a real cluster). The whole queue
+/// is therefore one slot, on one primary: a cluster spreads RateLimit and Cache, not the queue.
+/// </remarks>
 public static class QueueKeys
 {
     public const string Prefix = "aq:{audio}:";

@@ -16,7 +16,8 @@ public readonly record struct LeaseGrant(bool Allowed, string LeaseId, uint Limi
 
 /// <summary>
 /// The rate-limit algorithms, each a Lua script run atomically in Redis: one round trip per Check or
-/// CheckMany, on the server's clock, so every replica shares one exact count.
+/// CheckMany, on the server's clock, so every replica shares one exact count. Every script's keys share
+/// one hash slot (Redis Cluster): a CheckMany over several keys is split per slot.
 /// </summary>
 /// <param name="clockOverride">Tests pass a fake clock; null (production) uses the Redis server's clock.</param>
 public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider? clockOverride = null)
@@ -25,16 +26,72 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
     static readonly RedisScript Acquire = RedisScript.FromResource(typeof(RedisRateLimiter).Assembly, "acquire.lua");
     static readonly RedisScript Release = RedisScript.FromResource(typeof(RedisRateLimiter).Assembly, "release.lua");
 
+    /// <summary>
+    /// Decides every check atomically in one script when their state shares one hash slot: always on a
+    /// single server, and on a Redis Cluster when the checks share their key. Otherwise (a cluster, several
+    /// keys) each slot's checks are one script, all sent at once; that needs <paramref name="allOrNothing"/>
+    /// false, as a script cannot span slots (see <see cref="FirstCheckInAnotherSlot"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">All or nothing over checks in several slots.</exception>
     public async Task<Decisions> DecideAsync(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
     {
-        var keys = new RedisKey[checks.Count];
+        var keys = checks.Select(c => StateKey(c.PolicyName, c.Key, c.Policy.Algorithm)).ToArray();
+        if (FirstKeyInAnotherSlot(keys) is not { } other)
+        {
+            return await DecideInOneScriptAsync(checks, keys, allOrNothing);
+        }
+        if (allOrNothing)
+        {
+            throw new ArgumentException($"All-or-nothing checks must share one hash slot; check {other} does not share check 0's.", nameof(checks));
+        }
+
+        var bySlot = Enumerable.Range(0, checks.Count).GroupBy(i => redis.HashSlot(keys[i])).Select(g => g.ToArray()).ToList();
+        var decided = await Task.WhenAll(bySlot.Select(indices =>
+            DecideInOneScriptAsync(indices.Select(i => checks[i]).ToList(), indices.Select(i => keys[i]).ToArray(), allOrNothing: false)));
+        var results = new Decision[checks.Count];
+        for (var group = 0; group < bySlot.Count; group++)
+        {
+            for (var j = 0; j < bySlot[group].Length; j++)
+            {
+                results[bySlot[group][j]] = decided[group].Results[j];
+            }
+        }
+        return new Decisions(results.All(r => r.Allowed), results);
+    }
+
+    /// <summary>
+    /// On a Redis Cluster, the index of the first check whose state lives in another hash slot than the
+    /// first check's; null when one script decides them all (on a single server, always).
+    /// </summary>
+    public int? FirstCheckInAnotherSlot(IReadOnlyList<LimitCheck> checks) =>
+        FirstKeyInAnotherSlot(checks.Select(c => StateKey(c.PolicyName, c.Key, c.Policy.Algorithm)).ToArray());
+
+    int? FirstKeyInAnotherSlot(RedisKey[] keys)
+    {
+        if (keys.Length == 1)
+        {
+            return null;
+        }
+        // -1 for every key on a single server: no slots there.
+        var first = redis.HashSlot(keys[0]);
+        for (var i = 1; i < keys.Length; i++)
+        {
+            if (redis.HashSlot(keys[i]) != first)
+            {
+                return i;
+            }
+        }
+        return null;
+    }
+
+    async Task<Decisions> DecideInOneScriptAsync(IReadOnlyList<LimitCheck> checks, RedisKey[] keys, bool allOrNothing)
+    {
         var args = new RedisValue[2 + checks.Count * 6];
         args[0] = Now();
         args[1] = allOrNothing ? 1 : 0;
         for (var i = 0; i < checks.Count; i++)
         {
-            var (name, policy, key, cost) = checks[i];
-            keys[i] = StateKey(name, key, policy.Algorithm);
+            var policy = checks[i].Policy;
             var a = 2 + i * 6;
             args[a] = policy.Algorithm switch
             {
@@ -46,7 +103,7 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
             args[a + 1] = policy.Limit;
             args[a + 2] = Micros(policy.Window);
             args[a + 3] = policy.Capacity;
-            args[a + 4] = cost;
+            args[a + 4] = checks[i].Cost;
             args[a + 5] = policy.Shadow ? 1 : 0;
         }
 
@@ -86,8 +143,9 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
         redis.GetDatabase().KeyDeleteAsync(Enum.GetValues<RateLimitAlgorithm>().Select(a => StateKey(policyName, key, a)).ToArray());
 
     /// <summary>
-    /// <c>rl:{key}:policy:algorithm</c>. The hash tag is the caller's key, so every policy's state for
-    /// one key lives in one cluster slot: CheckMany over one key is a single-slot script.
+    /// <c>rl:{key}:policy:algorithm</c>. The hash tag is the caller's key (team-scoped), so every policy's
+    /// state for one key lives in one cluster slot: CheckMany over one key, and Reset's DEL of all four
+    /// algorithms' keys, are single-slot.
     /// </summary>
     public static RedisKey StateKey(string policyName, string key, RateLimitAlgorithm algorithm) =>
         $"rl:{{{key}}}:{policyName}:{algorithm switch

@@ -8,8 +8,10 @@
 --       6 default concurrency, 7 per-tenant processing limit (0: none), 8 max attempts,
 --       9 candidates to scan, 10 job key prefix, 11 audio key prefix
 -- Returns {returned to queue, dead, became ready, {{flat job fields, audio}, ...}}
--- Job keys are derived from ids: they share the queue's hash tag (one cluster slot), and every queue
--- script also declares the state key, so on Garnet (lock per declared key) they never interleave.
+-- Job and audio keys are built from the ids found here (ARGV 10, 11), so they cannot be declared in
+-- KEYS: Redis Cluster runs this only because they share the declared keys' hash tag {audio} (one slot,
+-- on the node running the script). Every queue script also declares the state key, so on Garnet (lock
+-- per declared key) they never interleave.
 -- An id whose job hash is gone (deleted by hand, evicted) is dropped from the set it was found in,
 -- so one damaged job cannot stall the queue.
 local function now_us()

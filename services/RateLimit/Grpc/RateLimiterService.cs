@@ -10,7 +10,7 @@ namespace Platform.RateLimit.Grpc;
 
 /// <summary>RateLimiter over gRPC. Keys are stored per team ("team/key"): a team's limits are its own.</summary>
 [Microsoft.AspNetCore.Authorization.Authorize(Roles = PlatformRoles.UserOrAdmin)]
-public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor<RateLimitOptions> options)
+public sealed class RateLimiterService(RateLimitDecider decider, RedisRateLimiter limiter, IOptionsMonitor<RateLimitOptions> options)
     : RateLimiter.RateLimiterBase
 {
     public const int MaxKeyBytes = 512;
@@ -33,6 +33,13 @@ public sealed class RateLimiterService(RateLimitDecider decider, IOptionsMonitor
             .ThrowIfInvalid();
         var caller = Caller.Of(context);
         var checks = request.Checks.Select((c, i) => ToCheck(c, $"checks[{i}].", caller)).ToList();
+        // One script decides all or nothing, and a script cannot span Redis Cluster slots.
+        if (request.AllOrNothing && limiter.FirstCheckInAnotherSlot(checks) is { } other)
+        {
+            new RequestValidator()
+                .Check(false, $"checks[{other}].key", "on a Redis Cluster, all_or_nothing checks must share their key; this one's counters live in another hash slot than checks[0].key's")
+                .ThrowIfInvalid();
+        }
 
         var decisions = await decider.DecideAsync(checks, request.AllOrNothing);
         return new CheckManyResponse

@@ -56,7 +56,7 @@ public sealed class AlertTests(GarnetFixture redis) : HostedTest, IClassFixture<
         using var strict = Start<CacheService>(redis, ("Alerts:RedisLatency", "00:00:00")).JsonClient();
         using var relaxed = Start<CacheService>(redis, ("Alerts:RedisLatency", "00:00:10")).JsonClient();
 
-        var (status, reason) = HealthBody.Check(await strict.GetStringAsync("/health", TestContext.Current.CancellationToken), "redis-latency");
+        var (status, reason) = HealthBody.Check(await strict.GetStringAsync("/health", TestContext.Current.CancellationToken), "redis");
         Assert.Equal("Degraded", status);
         Assert.Contains("Alerts:RedisLatency = 0 ms", reason);
         Assert.Equal("Healthy", HealthBody.Status(await relaxed.GetStringAsync("/health", TestContext.Current.CancellationToken)));

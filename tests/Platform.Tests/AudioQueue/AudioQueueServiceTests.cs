@@ -8,6 +8,7 @@ namespace Platform.Tests.AudioQueue;
 
 public sealed class AudioQueueServiceTestsOnRedis(RedisServerFixture redis) : AudioQueueServiceTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class AudioQueueServiceTestsOnGarnet(GarnetFixture redis) : AudioQueueServiceTests(redis), IClassFixture<GarnetFixture>;
+public sealed class AudioQueueServiceTestsOnRedisCluster(RedisClusterFixture redis) : AudioQueueServiceTests(redis), IClassFixture<RedisClusterFixture>;
 
 /// <summary>The producer and operator side: Enqueue, GetJob, WatchJob, Cancel, limits, stats.</summary>
 public abstract class AudioQueueServiceTests(RedisFixture redis) : QueueTest(redis)
@@ -139,7 +140,7 @@ public abstract class AudioQueueServiceTests(RedisFixture redis) : QueueTest(red
         Assert.Equal("queue", details.GetDetail<Google.Rpc.QuotaFailure>().Violations.Single().Subject);
         Assert.Contains("would wait about", details.Message);
         Assert.Equal(3ul, (await client.GetStatsAsync(new GetStatsRequest())).Depth);
-        Assert.Equal(3, (await Redis.Database.ExecuteAsync("KEYS", "aq:{audio}:audio:*")).Length);
+        Assert.Equal(3, Redis.Keys("aq:{audio}:audio:*").Count);
     }
 
     [Fact]

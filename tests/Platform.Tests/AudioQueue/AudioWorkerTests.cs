@@ -8,6 +8,7 @@ namespace Platform.Tests.AudioQueue;
 
 public sealed class AudioWorkerTestsOnRedis(RedisServerFixture redis) : AudioWorkerTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class AudioWorkerTestsOnGarnet(GarnetFixture redis) : AudioWorkerTests(redis), IClassFixture<GarnetFixture>;
+public sealed class AudioWorkerTestsOnRedisCluster(RedisClusterFixture redis) : AudioWorkerTests(redis), IClassFixture<RedisClusterFixture>;
 
 /// <summary>The worker side and the scheduler: the test plays the workers, on the queue's fake clock.</summary>
 public abstract class AudioWorkerTests(RedisFixture redis) : QueueTest(redis)

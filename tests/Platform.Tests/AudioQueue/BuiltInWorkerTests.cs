@@ -13,6 +13,7 @@ namespace Platform.Tests.AudioQueue;
 
 public sealed class BuiltInWorkerTestsOnRedis(RedisServerFixture redis) : BuiltInWorkerTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class BuiltInWorkerTestsOnGarnet(GarnetFixture redis) : BuiltInWorkerTests(redis), IClassFixture<GarnetFixture>;
+public sealed class BuiltInWorkerTestsOnRedisCluster(RedisClusterFixture redis) : BuiltInWorkerTests(redis), IClassFixture<RedisClusterFixture>;
 
 /// <summary>The service's own audio worker, end to end: enqueue real audio, watch it processed.</summary>
 public abstract class BuiltInWorkerTests(RedisFixture redis) : QueueTest(redis)

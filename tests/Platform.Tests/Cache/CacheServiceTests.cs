@@ -10,6 +10,7 @@ namespace Platform.Tests.Cache;
 
 public sealed class CacheServiceTestsOnRedis(RedisServerFixture redis) : CacheServiceTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class CacheServiceTestsOnGarnet(GarnetFixture redis) : CacheServiceTests(redis), IClassFixture<GarnetFixture>;
+public sealed class CacheServiceTestsOnRedisCluster(RedisClusterFixture redis) : CacheServiceTests(redis), IClassFixture<RedisClusterFixture>;
 
 public abstract class CacheServiceTests(RedisFixture redis) : HostedTest
 {

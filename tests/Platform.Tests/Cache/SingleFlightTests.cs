@@ -10,6 +10,7 @@ namespace Platform.Tests.Cache;
 
 public sealed class SingleFlightTestsOnRedis(RedisServerFixture redis) : SingleFlightTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class SingleFlightTestsOnGarnet(GarnetFixture redis) : SingleFlightTests(redis), IClassFixture<GarnetFixture>;
+public sealed class SingleFlightTestsOnRedisCluster(RedisClusterFixture redis) : SingleFlightTests(redis), IClassFixture<RedisClusterFixture>;
 
 /// <summary>Stampede protection across replicas: however many callers ask at once, one computes.</summary>
 public abstract class SingleFlightTests(RedisFixture redis) : HostedTest

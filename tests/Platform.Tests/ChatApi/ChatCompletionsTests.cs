@@ -15,6 +15,7 @@ namespace Platform.Tests.ChatApi;
 
 public sealed class ChatCompletionsTestsOnRedis(RedisServerFixture redis) : ChatCompletionsTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class ChatCompletionsTestsOnGarnet(GarnetFixture redis) : ChatCompletionsTests(redis), IClassFixture<GarnetFixture>;
+public sealed class ChatCompletionsTestsOnRedisCluster(RedisClusterFixture redis) : ChatCompletionsTests(redis), IClassFixture<RedisClusterFixture>;
 
 /// <summary>ChatApi wired to real RateLimit and Cache services, as in a deployment.</summary>
 public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
@@ -110,7 +111,7 @@ public abstract class ChatCompletionsTests(RedisFixture redis) : HostedTest
         var shortLived = await Ask("kept for a minute", "max-age=60");
         // Stored now: "kept" and "not kept" (stored by the second, plain request) for the default five
         // minutes, "kept for a minute" for one.
-        var ttls = redis.Connection.GetServer(redis.Endpoint!).Keys(pattern: "cache:{tests/chat:*}:v")
+        var ttls = redis.Keys("cache:{tests/chat:*}:v")
             .Select(key => redis.Database.KeyTimeToLive(key)!.Value).Order().ToList();
 
         Assert.Equal("MISS", stored.Cache);

@@ -8,6 +8,7 @@ namespace Platform.Tests.RateLimit;
 
 public sealed class EnvoyCompatibilityTestsOnRedis(RedisServerFixture redis) : EnvoyCompatibilityTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class EnvoyCompatibilityTestsOnGarnet(GarnetFixture redis) : EnvoyCompatibilityTests(redis), IClassFixture<GarnetFixture>;
+public sealed class EnvoyCompatibilityTestsOnRedisCluster(RedisClusterFixture redis) : EnvoyCompatibilityTests(redis), IClassFixture<RedisClusterFixture>;
 
 /// <summary>A client built from Envoy's rls.proto, against an envoyproxy/ratelimit YAML configuration.</summary>
 public abstract class EnvoyCompatibilityTests(RedisFixture redis) : HostedTest
@@ -102,6 +103,25 @@ public abstract class EnvoyCompatibilityTests(RedisFixture redis) : HostedTest
         Assert.Equal(Code.Ok, unknown.OverallCode);
         Assert.Equal(Code.Ok, otherDomain.OverallCode);
         Assert.Equal(Code.Ok, shadow!.OverallCode);
+    }
+
+    [Fact]
+    public async Task Several_descriptors_in_one_request_are_each_decided_and_counted()
+    {
+        var client = StartClient();
+        // Two counters with their own keys: on a Redis Cluster, in two hash slots (as a rule).
+        var request = Request(("remote_address", Guid.NewGuid().ToString()));
+        request.Descriptors.Add(Request(("path", "/upload"), ("user", Guid.NewGuid().ToString())).Descriptors);
+
+        var first = await client.ShouldRateLimitAsync(request);
+        var second = await client.ShouldRateLimitAsync(request);
+        var third = await client.ShouldRateLimitAsync(request);
+
+        Assert.Equal([1u, 2u], first.Statuses.Select(s => s.LimitRemaining));
+        Assert.Equal(Code.Ok, second.OverallCode);
+        Assert.Equal(Code.OverLimit, third.OverallCode);
+        Assert.Equal([Code.OverLimit, Code.Ok], third.Statuses.Select(s => s.Code));
+        Assert.Equal(0u, third.Statuses[1].LimitRemaining); // counted although another descriptor was over its limit
     }
 
     [Fact]

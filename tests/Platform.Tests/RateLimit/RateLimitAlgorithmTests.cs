@@ -6,6 +6,7 @@ namespace Platform.Tests.RateLimit;
 
 public sealed class RateLimitAlgorithmTestsOnRedis(RedisServerFixture redis) : RateLimitAlgorithmTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class RateLimitAlgorithmTestsOnGarnet(GarnetFixture redis) : RateLimitAlgorithmTests(redis), IClassFixture<GarnetFixture>;
+public sealed class RateLimitAlgorithmTestsOnRedisCluster(RedisClusterFixture redis) : RateLimitAlgorithmTests(redis), IClassFixture<RedisClusterFixture>;
 
 /// <summary>
 /// The Lua algorithms on a real server, driven by a fake clock (the scripts take the time from the

@@ -7,6 +7,7 @@ namespace Platform.Tests.RateLimit;
 
 public sealed class RateLimiterServiceTestsOnRedis(RedisServerFixture redis) : RateLimiterServiceTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class RateLimiterServiceTestsOnGarnet(GarnetFixture redis) : RateLimiterServiceTests(redis), IClassFixture<GarnetFixture>;
+public sealed class RateLimiterServiceTestsOnRedisCluster(RedisClusterFixture redis) : RateLimiterServiceTests(redis), IClassFixture<RedisClusterFixture>;
 
 public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
 {
@@ -124,6 +125,73 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
         Assert.False(third.Results[0].Allowed);
         Assert.True(third.Results[1].Allowed);
         Assert.Equal(3u, five.Remaining); // ...so the sustained limit was not charged for the third
+    }
+
+    /// <summary>
+    /// Two fresh keys whose counters live in different hash slots on a Redis Cluster (on one server there
+    /// are no slots: any two keys), so CheckMany over them cannot be one script there.
+    /// </summary>
+    (string, string) KeysInTwoSlots()
+    {
+        int Slot(string key) => redis.Connection.HashSlot(Platform.RateLimit.RedisRateLimiter.StateKey("five", "tests/" + key, Platform.RateLimit.RateLimitAlgorithm.FixedWindow));
+        var first = Guid.NewGuid().ToString();
+        var second = Guid.NewGuid().ToString();
+        while (redis is RedisClusterFixture && Slot(first) == Slot(second))
+        {
+            second = Guid.NewGuid().ToString();
+        }
+        return (first, second);
+    }
+
+    [Fact]
+    public async Task Check_many_over_several_keys_decides_each_key()
+    {
+        var client = StartClient();
+        var (first, second) = KeysInTwoSlots();
+        var both = new CheckManyRequest
+        {
+            Checks = { new CheckRequest { Policy = "five", Key = first, Cost = 4 }, new CheckRequest { Policy = "five", Key = second, Cost = 2 } },
+        };
+
+        var once = await client.CheckManyAsync(both);
+        var twice = await client.CheckManyAsync(both);
+
+        Assert.True(once.Allowed);
+        Assert.Equal([1u, 3u], once.Results.Select(r => r.Remaining));
+        Assert.False(twice.Allowed);
+        Assert.False(twice.Results[0].Allowed); // 4 more do not fit in the 1 left...
+        Assert.True(twice.Results[1].Allowed); // ...while the other key's 2 do, and are consumed
+        Assert.Equal(1u, twice.Results[1].Remaining);
+    }
+
+    [Fact]
+    public async Task All_or_nothing_over_several_keys_is_atomic_on_one_server_and_refused_naming_the_key_on_a_cluster()
+    {
+        var client = StartClient();
+        var (first, second) = KeysInTwoSlots();
+        var both = new CheckManyRequest
+        {
+            AllOrNothing = true,
+            Checks = { new CheckRequest { Policy = "five", Key = first, Cost = 4 }, new CheckRequest { Policy = "five", Key = second, Cost = 2 } },
+        };
+
+        if (redis is RedisClusterFixture)
+        {
+            var (code, details) = await Rpc.FailureOf(() => client.CheckManyAsync(both).ResponseAsync);
+            var peek = await client.CheckAsync(new CheckRequest { Policy = "five", Key = first, Cost = 0 });
+
+            Rpc.AssertInvalid(code, details, "checks[1].key");
+            Assert.Contains("Redis Cluster", details!.GetDetail<Google.Rpc.BadRequest>().FieldViolations[0].Description);
+            Assert.Equal(5u, peek.Remaining); // nothing consumed
+            return;
+        }
+        var once = await client.CheckManyAsync(both);
+        var twice = await client.CheckManyAsync(both);
+        var secondLeft = await client.CheckAsync(new CheckRequest { Policy = "five", Key = second, Cost = 0 });
+
+        Assert.True(once.Allowed);
+        Assert.False(twice.Allowed);
+        Assert.Equal(3u, secondLeft.Remaining); // the second key's 2 were not charged the second time
     }
 
     [Fact]

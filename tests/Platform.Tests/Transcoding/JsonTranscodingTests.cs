@@ -11,6 +11,7 @@ namespace Platform.Tests.Transcoding;
 
 public sealed class JsonTranscodingTestsOnRedis(RedisServerFixture redis) : JsonTranscodingTests(redis), IClassFixture<RedisServerFixture>;
 public sealed class JsonTranscodingTestsOnGarnet(GarnetFixture redis) : JsonTranscodingTests(redis), IClassFixture<GarnetFixture>;
+public sealed class JsonTranscodingTestsOnRedisCluster(RedisClusterFixture redis) : JsonTranscodingTests(redis), IClassFixture<RedisClusterFixture>;
 
 /// <summary>
 /// The gRPC services called as a team with only an HTTP client would: JSON over HTTP/1.1 on each
