@@ -76,6 +76,22 @@ public abstract class ResourceExhaustedRetryTests(RedisFixture redis) : HostedTe
     }
 
     [Fact]
+    public async Task A_blocking_call_is_retried_the_same_way()
+    {
+        var (blockingJob, retryDelay) = await StartFullQueueAsync();
+        var client = Client(optIn: true);
+
+        var call = Task.Run(() => client.Enqueue(Job()), TestContext.Current.CancellationToken);
+        Assert.True(await WaitingAsync(retryDelay));
+        await plain.CancelAsync(new CancelRequest { JobId = blockingJob });
+        time.Advance(retryDelay);
+        var accepted = await call;
+
+        Assert.False(string.IsNullOrEmpty(accepted.JobId));
+        Assert.Equal(2, calls.To(EnqueuePath));
+    }
+
+    [Fact]
     public async Task The_wait_is_capped_by_MaxDelay_and_attempts_by_MaxAttempts()
     {
         var (_, retryDelay) = await StartFullQueueAsync();
