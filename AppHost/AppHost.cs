@@ -9,7 +9,13 @@ var credentials = builder.AddPlatformCredentials();
 // turns into named endpoints: "http" for gRPC (HTTP/2 cleartext; 5101, 5102, 5103), what
 // "http://ratelimit" resolves to in service discovery, and "json" for gRPC JSON transcoding over HTTP/1.1
 // (5111, 5112, 5113), where the dashboard reads each service's /health (Healthy, Degraded with reasons, Unhealthy).
+// Replicas per service: Replicas:<resource> (default 1), e.g. `dotnet run --project AppHost -- --Replicas:ratelimit=3`.
+// Every replica shares Redis, so limits, single flight and job delivery stay exact across them.
+var ratelimitReplicas = builder.Replicas("ratelimit");
 var ratelimit = builder.AddProject<Projects.RateLimit>("ratelimit")
+    .WithReplicas(ratelimitReplicas)
+    // FailureMode Local splits each limit among the replicas while Redis is away.
+    .WithEnvironment("RateLimit__Replicas", ratelimitReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithRedis(redis)
     .WithCredentials(credentials)
     .WithServiceHealthCheck("json")
@@ -17,6 +23,7 @@ var ratelimit = builder.AddProject<Projects.RateLimit>("ratelimit")
     .WithScalingInfoCommand(credentials);
 
 var cache = builder.AddProject<Projects.Cache>("cache")
+    .WithReplicas(builder.Replicas("cache"))
     .WithRedis(redis)
     .WithCredentials(credentials)
     .WithServiceHealthCheck("json")
@@ -24,6 +31,7 @@ var cache = builder.AddProject<Projects.Cache>("cache")
     .WithScalingInfoCommand(credentials);
 
 var audioqueue = builder.AddProject<Projects.AudioQueue>("audioqueue")
+    .WithReplicas(builder.Replicas("audioqueue"))
     .WithRedis(redis)
     .WithCredentials(credentials)
     .WithServiceHealthCheck("json")
@@ -33,6 +41,7 @@ var audioqueue = builder.AddProject<Projects.AudioQueue>("audioqueue")
 // Public HTTP API on the fixed port in services/ChatApi/appsettings.json (http://localhost:5080),
 // gRPC for internal teams on 5081.
 var chatapi = builder.AddProject<Projects.ChatApi>("chatapi")
+    .WithReplicas(builder.Replicas("chatapi"))
     .WithReference(ratelimit).WaitFor(ratelimit)
     .WithReference(cache).WaitFor(cache)
     .WithReference(audioqueue).WaitFor(audioqueue)

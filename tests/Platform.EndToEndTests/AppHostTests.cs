@@ -20,21 +20,22 @@ public sealed class AppHostTests
     const int ChatLimit = 3;
     const string OperatorKey = "e2e-operator-key-0123456789abcdef";
 
+    /// <summary>Two replicas of every service behind Aspire's proxies: limits, the cache and the queue are shared, so nothing changes for callers.</summary>
     [Fact]
-    public Task Chat_is_limited_and_cached_and_voice_is_processed_end_to_end_with_the_default_engine() =>
-        RunChatScenarioAsync(engineArgument: null);
+    public Task Chat_is_limited_and_cached_and_voice_is_processed_end_to_end_with_the_default_engine_and_two_replicas_of_each_service() =>
+        RunChatScenarioAsync(engineArgument: null, "Replicas:ratelimit=2", "Replicas:cache=2", "Replicas:audioqueue=2", "Replicas:chatapi=2");
 
     [Fact]
     public Task Chat_is_limited_and_cached_and_voice_is_processed_end_to_end_with_embedded_garnet() =>
         RunChatScenarioAsync(engineArgument: "Redis:Engine=Garnet");
 
-    static async Task RunChatScenarioAsync(string? engineArgument)
+    static async Task RunChatScenarioAsync(string? engineArgument, params string[] settings)
     {
         // A fresh data directory: persisted state from other runs (or from `dotnet run`) must not leak in.
         var dataDirectory = Directory.CreateTempSubdirectory("platform-e2e-").FullName;
         try
         {
-            await RunChatScenarioAsync(engineArgument, dataDirectory);
+            await RunChatScenarioAsync(engineArgument, settings, dataDirectory);
         }
         finally
         {
@@ -42,13 +43,13 @@ public sealed class AppHostTests
         }
     }
 
-    static async Task RunChatScenarioAsync(string? engineArgument, string dataDirectory)
+    static async Task RunChatScenarioAsync(string? engineArgument, string[] settings, string dataDirectory)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromMinutes(4));
         var ct = timeout.Token;
 
-        string[] args = [$"Redis:DataDirectory={dataDirectory}", $"Parameters:operator-key={OperatorKey}", .. engineArgument is null ? [] : new[] { engineArgument }];
+        string[] args = [$"Redis:DataDirectory={dataDirectory}", $"Parameters:operator-key={OperatorKey}", .. engineArgument is null ? [] : new[] { engineArgument }, .. settings];
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(args, ct);
         appHost.CreateResourceBuilder<ProjectResource>("ratelimit")
             .WithEnvironment("RateLimit__Policies__chat__Limit", ChatLimit.ToString())
@@ -80,8 +81,8 @@ public sealed class AppHostTests
         var miss = await AskAsync(http, question, ct);
         var hit = await AskAsync(http, question, ct);
         // The dashboard's "Clear namespace" on ChatApi's cache: the same question misses again.
-        var cleared = await RunAsync(app.Services.GetRequiredService<ResourceCommandService>(), "cache", "clear-namespace", ct, ("team", "chat"), ("namespace", "chat"));
-        Assert.StartsWith("Removed 1 entries", cleared.Message);
+        var cleared = await RunAsync(app, "cache", "clear-namespace", ct, ("team", "chat"), ("namespace", "chat"));
+        Assert.True(cleared.Success);
         var missAgain = await AskAsync(http, question, ct);
         HttpResponseMessage? limited = null;
         for (var i = 0; i < ChatLimit && limited is null; i++)
@@ -112,11 +113,10 @@ public sealed class AppHostTests
     /// <summary>The dashboard's operator buttons, run the way the dashboard runs them: each calls its admin RPC.</summary>
     static async Task AssertOperatorCommandsWorkAsync(DistributedApplication app, CancellationToken ct)
     {
-        var commands = app.Services.GetRequiredService<ResourceCommandService>();
         using var channel = OperatorChannel(app.GetEndpoint("audioqueue", "http"));
         var queue = new Platform.AudioQueue.V1.AudioQueue.AudioQueueClient(channel);
 
-        await RunAsync(commands, "audioqueue", "pause", ct);
+        await RunAsync(app, "audioqueue", "pause", ct);
         Assert.True((await queue.GetStatsAsync(new Platform.AudioQueue.V1.GetStatsRequest(), cancellationToken: ct)).Paused);
 
         // An alert: two jobs waiting behind the paused queue cross Alerts:QueueDepth (1), and the dashboard shows
@@ -134,11 +134,11 @@ public sealed class AppHostTests
         }
         await app.ResourceNotifications.WaitForResourceHealthyAsync("audioqueue", ct);
 
-        await RunAsync(commands, "audioqueue", "resume", ct);
+        await RunAsync(app, "audioqueue", "resume", ct);
         Assert.False((await queue.GetStatsAsync(new Platform.AudioQueue.V1.GetStatsRequest(), cancellationToken: ct)).Paused);
-        await RunAsync(commands, "audioqueue", "requeue-dead", ct);
+        await RunAsync(app, "audioqueue", "requeue-dead", ct);
 
-        var scaling = await RunAsync(commands, "audioqueue", "scaling-info", ct);
+        var scaling = await RunAsync(app, "audioqueue", "scaling-info", ct);
         Assert.Contains("audioqueue.worker.concurrency", scaling.Data?.Value);
 
         // Reset key: the operators' own key, exhausted, is usable again.
@@ -146,14 +146,16 @@ public sealed class AppHostTests
         var limiter = new RateLimiter.RateLimiterClient(rateLimitChannel);
         Assert.True((await limiter.CheckAsync(new CheckRequest { Policy = "chat", Key = "e2e", Cost = ChatLimit }, cancellationToken: ct)).Allowed);
         Assert.False((await limiter.CheckAsync(new CheckRequest { Policy = "chat", Key = "e2e" }, cancellationToken: ct)).Allowed);
-        await RunAsync(commands, "ratelimit", "reset-key", ct, ("policy", "chat"), ("key", "e2e"));
+        await RunAsync(app, "ratelimit", "reset-key", ct, ("policy", "chat"), ("key", "e2e"));
         Assert.True((await limiter.CheckAsync(new CheckRequest { Policy = "chat", Key = "e2e" }, cancellationToken: ct)).Allowed);
     }
 
-    static async Task<ExecuteCommandResult> RunAsync(ResourceCommandService commands, string resource, string command, CancellationToken ct, params (string Name, string Value)[] arguments)
+    /// <summary>Runs a resource's command (on each of its replicas, when it has several).</summary>
+    static async Task<ExecuteCommandResult> RunAsync(DistributedApplication app, string resource, string command, CancellationToken ct, params (string Name, string Value)[] arguments)
     {
         var inputs = new InteractionInputCollection(arguments.Select(a => new InteractionInput { Name = a.Name, InputType = InputType.Text, Value = a.Value }).ToList());
-        var result = await commands.ExecuteCommandAsync(resource, command, inputs, ct);
+        var target = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == resource);
+        var result = await app.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(target, command, inputs, ct);
         Assert.True(result.Success, $"{resource} {command}: {result.Message}");
         return result;
     }
