@@ -40,13 +40,14 @@ var audioqueue = builder.AddProject<Projects.AudioQueue>("audioqueue")
 
 // Public HTTP API on the fixed port in services/ChatApi/appsettings.json (http://localhost:5080),
 // gRPC for internal teams on 5081.
+// ChatApi waits for the others to start, not to be Healthy: a Degraded one (an alert, e.g. an old job behind
+// a paused queue) must not keep the front door shut, and ChatApi degrades on its own while one is missing.
 var chatapi = builder.AddProject<Projects.ChatApi>("chatapi")
     .WithReplicas(builder.Replicas("chatapi"))
-    .WithReference(ratelimit).WaitFor(ratelimit)
-    .WithReference(cache).WaitFor(cache)
-    .WithReference(audioqueue).WaitFor(audioqueue)
+    .WithReference(ratelimit).WaitForStart(ratelimit)
+    .WithReference(cache).WaitForStart(cache)
+    .WithReference(audioqueue).WaitForStart(audioqueue)
     .WithEnvironment("Platform__ApiKey", credentials.ChatApiKey)
-    .WithScalingInfoCommand(credentials, endpointName: "grpc")
     .WithServiceHealthCheck("http");
 
 // Callers' API keys ("name=key;name=key") as a secret parameter. Unset (development): anonymous access,

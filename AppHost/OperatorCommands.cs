@@ -53,14 +53,13 @@ public static class OperatorCommands
                 confirmation: "Queue every dead job again?");
 
     /// <summary>Shows the replica's Diagnostics.GetScalingInfo: cores, memory, concurrency in force.</summary>
-    public static IResourceBuilder<ProjectResource> WithScalingInfoCommand(this IResourceBuilder<ProjectResource> service, PlatformCredentials credentials, string endpointName = "http") =>
+    public static IResourceBuilder<ProjectResource> WithScalingInfoCommand(this IResourceBuilder<ProjectResource> service, PlatformCredentials credentials) =>
         service.WithOperatorCommand(credentials, "scaling-info", "Scaling info", "Info", "This replica's cores, memory and concurrency settings.", [],
             async (channel, _, ct) =>
             {
                 var info = await new Diagnostics.V1.Diagnostics.DiagnosticsClient(channel).GetScalingInfoAsync(new GetScalingInfoRequest(), cancellationToken: ct);
                 return ($"{info.Service} {info.ReplicaId}: {info.ProcessorCount} cores, {info.MemoryLimitBytes / (1024 * 1024)} MiB available.", JsonFormatter.Default.Format(info));
-            },
-            endpointName: endpointName);
+            });
 
     static readonly InteractionInput TeamInput = Input("team", "Team", "empty: platform (the operators' own)", required: false);
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults;
@@ -53,6 +54,8 @@ public static class Extensions
         // (GrpcErrors uses those of google/rpc/error_details.proto), or it fails writing them.
         builder.Services.AddGrpc(options =>
         {
+            // The audit trail first, so it sees the status the caller gets (it does nothing without AddPlatformAuth).
+            options.Interceptors.Add<Platform.ServiceDefaults.Auth.AdminAuditInterceptor>();
             options.Interceptors.Add<DependencyFailureInterceptor>();
             options.EnableDetailedErrors = builder.Environment.IsDevelopment();
         }).AddJsonTranscoding(options => options.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor));
@@ -148,12 +151,10 @@ public static class Extensions
     {
         // /health: every check (Redis included) — ready to serve. /alive: the process itself.
         // Probes and reflection (the schema, as public as the .proto files) need no credential.
-        app.UseMiddleware<RequestOutcomeMiddleware>();
         app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthJson.WriteAsync }).AllowAnonymous();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag), ResponseWriter = HealthJson.WriteAsync }).AllowAnonymous();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
-        app.MapGrpcService<DiagnosticsService>();
         return app;
     }
 
@@ -167,6 +168,7 @@ public static class Extensions
         builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>();
         builder.Services.AddSingleton<RequestOutcomes>();
+        builder.Services.AddTransient<IStartupFilter, RequestOutcomeStartupFilter>();
         builder.Services.AddSingleton<DegradedDecisions>();
         builder.Services.AddSingleton<IHealthCheckPublisher, HealthTransitionLogger>();
         builder.Services.AddOptions<HealthCheckPublisherOptions>().Configure<IOptions<AlertOptions>>((publisher, alerts) =>

@@ -20,7 +20,21 @@ public sealed class AdminRpcAttribute : AuthorizeAttribute
 /// </summary>
 public static partial class AdminAudit
 {
+    const string OtherTeamItem = "platform.audit.other-team";
+
     public static bool IsAdminRpc(HttpContext http) => http.GetEndpoint()?.Metadata.GetMetadata<AdminRpcAttribute>() is not null;
+
+    /// <summary>Marks the call as touching <paramref name="team"/>'s data; when that is not the caller's own (an admin's privilege), the call is audited.</summary>
+    public static void NoteAccessTo(ServerCallContext context, string team)
+    {
+        if (team != Caller.Of(context).Team)
+        {
+            context.GetHttpContext().Items[OtherTeamItem] = team;
+        }
+    }
+
+    /// <summary>Admin RPCs, and any call in which an admin reached another team's data.</summary>
+    public static bool IsAudited(HttpContext http) => IsAdminRpc(http) || http.Items.ContainsKey(OtherTeamItem);
 
     [LoggerMessage(EventId = 9001, EventName = "AdminAudit", Level = LogLevel.Information,
         Message = "Audit: team {Team} (credential {Credential}) called {Rpc} with {Request}: {Outcome}")]
@@ -29,19 +43,23 @@ public static partial class AdminAudit
     [LoggerMessage(EventId = 9002, EventName = "AdminAuditRefused", Level = LogLevel.Warning,
         Message = "Audit: {Rpc} refused for team {Team} (credential {Credential}): {Outcome}")]
     public static partial void Refused(ILogger logger, string team, string credential, string rpc, string outcome);
+
+    /// <summary>Debug, not Warning: anyone who reaches the port can send these, and must not be able to flood the log.</summary>
+    [LoggerMessage(EventId = 9003, EventName = "AdminAuditUnauthenticated", Level = LogLevel.Debug,
+        Message = "Audit: {Rpc} refused without a valid key")]
+    public static partial void RefusedUnauthenticated(ILogger logger, string rpc);
 }
 
-/// <summary>Writes the audit event of every admin RPC that passed authorization, with its outcome.</summary>
+/// <summary>
+/// Writes the audit event of every admin RPC that passed authorization, and of every call in which an admin
+/// reached another team's data, with its outcome. It is the outermost interceptor, so the outcome is the
+/// status the caller got.
+/// </summary>
 public sealed class AdminAuditInterceptor(ILogger<AdminAuditInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        if (!AdminAudit.IsAdminRpc(context.GetHttpContext()))
-        {
-            return await continuation(request, context);
-        }
-        var caller = Caller.Of(context);
         var outcome = nameof(StatusCode.Internal);
         try
         {
@@ -56,6 +74,35 @@ public sealed class AdminAuditInterceptor(ILogger<AdminAuditInterceptor> logger)
         }
         finally
         {
+            Audit(context, request, outcome);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var outcome = nameof(StatusCode.Internal);
+        try
+        {
+            await continuation(request, responseStream, context);
+            outcome = "OK";
+        }
+        catch (RpcException e)
+        {
+            outcome = e.StatusCode + ": " + e.Status.Detail;
+            throw;
+        }
+        finally
+        {
+            Audit(context, request, outcome);
+        }
+    }
+
+    void Audit(ServerCallContext context, object? request, string outcome)
+    {
+        if (AdminAudit.IsAudited(context.GetHttpContext()))
+        {
+            var caller = Caller.Of(context);
             AdminAudit.Called(logger, caller.Team, caller.Credential, context.Method, request?.ToString() ?? "", outcome);
         }
     }

@@ -59,7 +59,7 @@ public sealed class ApiKeyStore
             c.Value.Team.Length > 0 ? c.Value.Team : c.Key,
             c.Value.Roles.Count > 0 ? [.. c.Value.Roles] : [PlatformRoles.User],
             SHA256.HashData(Encoding.UTF8.GetBytes(c.Value.Key)))).ToArray(),
-        options.AllowAnonymous ? new Entry("anonymous", options.AnonymousTeam, [.. options.AnonymousRoles], []) : null
+        options.AllowAnonymous ? new Entry("anonymous", options.AnonymousTeam, [.. options.EffectiveAnonymousRoles], []) : null
     );
 }
 

@@ -1,4 +1,3 @@
-using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,7 +24,6 @@ public static partial class AuthExtensions
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, PlatformAuthorizationResultHandler>();
-        builder.Services.Configure<GrpcServiceOptions>(grpc => grpc.Interceptors.Add<AdminAuditInterceptor>());
         builder.Services.AddHostedService<AnonymousAccessWarning>();
         return builder;
     }
@@ -37,7 +35,7 @@ public static partial class AuthExtensions
         {
             if (options.Value.AllowAnonymous)
             {
-                LogAnonymous(logger, options.Value.AnonymousTeam, string.Join(", ", options.Value.AnonymousRoles));
+                LogAnonymous(logger, options.Value.AnonymousTeam, string.Join(", ", options.Value.EffectiveAnonymousRoles));
             }
             return Task.CompletedTask;
         }

@@ -36,9 +36,16 @@ public sealed record Caller(string Team, string Credential, bool IsAdmin)
 
     /// <summary>
     /// The team a request acts on: the caller's own, or for an admin the one named in the request's
-    /// <c>team</c> field. Anyone else naming another team gets PERMISSION_DENIED.
+    /// <c>team</c> field (the call is then audited). Anyone else naming another team gets PERMISSION_DENIED.
     /// </summary>
-    public string ActingTeam(string requestedTeam)
+    public static string ActingTeam(ServerCallContext context, string requestedTeam)
+    {
+        var team = Of(context).ActingTeam(requestedTeam);
+        AdminAudit.NoteAccessTo(context, team);
+        return team;
+    }
+
+    string ActingTeam(string requestedTeam)
     {
         if (requestedTeam.Length == 0 || requestedTeam == Team)
         {

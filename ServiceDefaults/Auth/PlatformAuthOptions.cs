@@ -39,7 +39,10 @@ public sealed class PlatformAuthOptions
 
     public string AnonymousTeam { get; set; } = "anonymous";
 
-    public List<string> AnonymousRoles { get; set; } = [PlatformRoles.User];
+    /// <summary>Empty: user. (Not defaulted here: configuration binding would add to the default instead of replacing it.)</summary>
+    public List<string> AnonymousRoles { get; set; } = [];
+
+    public IReadOnlyList<string> EffectiveAnonymousRoles => AnonymousRoles.Count > 0 ? AnonymousRoles : [PlatformRoles.User];
 }
 
 public sealed class PlatformCredential
@@ -87,6 +90,14 @@ public sealed partial class PlatformAuthOptionsValidator : IValidateOptions<Plat
         if (options.AllowAnonymous && !IsTeamName(options.AnonymousTeam))
         {
             errors.Add($"Auth:AnonymousTeam must be {TeamRule}.");
+        }
+        if (options.AllowAnonymous && options.Credentials.Any(c => (c.Value.Team.Length > 0 ? c.Value.Team : c.Key) == options.AnonymousTeam))
+        {
+            errors.Add($"Auth:AnonymousTeam '{options.AnonymousTeam}' is a configured team: callers without a key would reach its data.");
+        }
+        if (options.AnonymousRoles.Contains(PlatformRoles.Admin))
+        {
+            errors.Add("Auth:AnonymousRoles must not include admin: anyone could clear caches and pause the queue.");
         }
         errors.AddRange(options.AnonymousRoles.Where(role => !PlatformRoles.All.Contains(role))
             .Select(role => $"Auth:AnonymousRoles: '{role}' is not one of user, admin, worker."));

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text.Json;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Code = Google.Rpc.Code;
 using ErrorInfo = Google.Rpc.ErrorInfo;
@@ -22,6 +22,9 @@ namespace Platform.ServiceDefaults.Auth;
 public sealed class PlatformAuthorizationResultHandler(ILogger<PlatformAuthorizationResultHandler> logger) : IAuthorizationMiddlewareResultHandler
 {
     readonly AuthorizationMiddlewareResultHandler allowed = new();
+
+    /// <summary>google.rpc.Status in its JSON form, the shape JSON transcoding gives every other error.</summary>
+    static readonly JsonFormatter StatusJson = new(JsonFormatter.Settings.Default.WithTypeRegistry(TypeRegistry.FromMessages(ErrorInfo.Descriptor)));
 
     public async Task HandleAsync(RequestDelegate next, HttpContext http, AuthorizationPolicy policy, PolicyAuthorizationResult result)
     {
@@ -54,7 +57,14 @@ public sealed class PlatformAuthorizationResultHandler(ILogger<PlatformAuthoriza
 
         if (AdminAudit.IsAdminRpc(http))
         {
-            AdminAudit.Refused(logger, user?.Team ?? "(none)", user?.Credential ?? "(none)", http.Request.Path, ((Code)status.Code).ToString());
+            if (user is null)
+            {
+                AdminAudit.RefusedUnauthenticated(logger, http.Request.Path);
+            }
+            else
+            {
+                AdminAudit.Refused(logger, user.Team, user.Credential, http.Request.Path, ((Code)status.Code).ToString());
+            }
         }
         await (IsGrpc(http.Request) ? WriteGrpcAsync(http.Response, status) : WriteJsonAsync(http.Response, status));
     }
@@ -80,6 +90,7 @@ public sealed class PlatformAuthorizationResultHandler(ILogger<PlatformAuthoriza
         {
             response.Headers.WWWAuthenticate = "Bearer";
         }
-        return response.WriteAsJsonAsync(new { code = status.Code, message = status.Message });
+        response.ContentType = "application/json";
+        return response.WriteAsync(StatusJson.Format(status));
     }
 }

@@ -11,7 +11,7 @@ public sealed class AlertOptions
 {
     public const string SectionName = "Alerts";
 
-    /// <summary>The window the rates below are measured over.</summary>
+    /// <summary>The window the rates below are measured over (at most an hour).</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Share of requests ending in a server error (HTTP 5xx; gRPC INTERNAL, UNKNOWN, UNAVAILABLE, DATA_LOSS) above which health is Degraded.</summary>
@@ -41,8 +41,8 @@ public sealed class AlertOptionsValidator : IValidateOptions<AlertOptions>
     public ValidateOptionsResult Validate(string? name, AlertOptions o)
     {
         var errors = new List<string>();
-        if (o.Window < TimeSpan.FromSeconds(1)) errors.Add("Alerts:Window must be at least 00:00:01");
-        if (o.ErrorRate is <= 0 or > 1) errors.Add("Alerts:ErrorRate must be above 0 and at most 1");
+        if (o.Window < TimeSpan.FromSeconds(1) || o.Window > TimeSpan.FromHours(1)) errors.Add("Alerts:Window must be 00:00:01 to 01:00:00");
+        if (o.ErrorRate is <= 0 or >= 1) errors.Add("Alerts:ErrorRate must be above 0 and below 1");
         if (o.ErrorRateMinRequests < 1) errors.Add("Alerts:ErrorRateMinRequests must be at least 1");
         if (o.RedisLatency < TimeSpan.Zero) errors.Add("Alerts:RedisLatency must not be negative");
         if (o.DegradedDecisions < 0 || o.QueueDepth < 0) errors.Add("Alerts:DegradedDecisions and Alerts:QueueDepth must not be negative");

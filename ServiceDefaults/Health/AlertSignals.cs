@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -11,11 +13,17 @@ public sealed class RequestOutcomes(TimeProvider time, IOptionsMonitor<AlertOpti
     public RollingCounter ServerErrors { get; } = new(time, () => options.CurrentValue.Window);
 
     /// <summary>gRPC codes that mean the server failed, not the caller.</summary>
+    /// <remarks>Not DEADLINE_EXCEEDED: a gRPC deadline is the caller's choice (a waiting Lookup, a long poll).</remarks>
     static readonly HashSet<string> ServerErrorCodes = ["2", "13", "14", "15"]; // UNKNOWN, INTERNAL, UNAVAILABLE, DATA_LOSS
 
-    public void Record(HttpContext http)
+    public void Record(HttpContext http, bool failed = false)
     {
         Requests.Add();
+        if (failed)
+        {
+            ServerErrors.Add();
+            return;
+        }
         var response = http.Response;
         string? grpcStatus = response.Headers["grpc-status"]; // trailers-only responses carry it here
         if (string.IsNullOrEmpty(grpcStatus) && http.Features.Get<IHttpResponseTrailersFeature>()?.Trailers is { } trailers)
@@ -29,23 +37,38 @@ public sealed class RequestOutcomes(TimeProvider time, IOptionsMonitor<AlertOpti
     }
 }
 
-/// <summary>Counts every request's outcome for the error-rate alert; probes are not requests.</summary>
+/// <summary>
+/// Counts every request's outcome for the error-rate alert; probes are not requests. It is the outermost
+/// middleware (a startup filter), so it also sees what other middleware answers, such as a 504 past a
+/// route's deadline, and an exception nothing handled (which Kestrel turns into a 500 after it).
+/// </summary>
 public sealed class RequestOutcomeMiddleware(RequestDelegate next, RequestOutcomes outcomes)
 {
     public async Task InvokeAsync(HttpContext http)
     {
+        var failed = true;
         try
         {
             await next(http);
+            failed = false;
         }
         finally
         {
             if (!Microsoft.Extensions.Hosting.Extensions.IsProbe(http.Request.Path))
             {
-                outcomes.Record(http);
+                outcomes.Record(http, failed && !http.RequestAborted.IsCancellationRequested);
             }
         }
     }
+}
+
+sealed class RequestOutcomeStartupFilter : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.UseMiddleware<RequestOutcomeMiddleware>();
+        next(app);
+    };
 }
 
 /// <summary>

@@ -48,7 +48,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    /// <param name="address">Where the service answers gRPC (Diagnostics.Ping tells when it is up); a free port when null.</param>
+    /// <param name="address">Where the service answers gRPC (grpc.health.v1 tells when it is up); a free port when null.</param>
     public static async Task<ServiceProcess> StartAsync(string name, string redisEndpoint, IReadOnlyDictionary<string, string> settings, Uri? address = null)
     {
         // bench/Platform.Bench/bin/<Configuration>/net10.0 → services/<name>/bin/<Configuration>/net10.0
@@ -89,12 +89,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         service.process.BeginErrorReadLine();
 
         using var channel = ChannelTo(address);
-        var ping = new Diagnostics.V1.Diagnostics.DiagnosticsClient(channel);
+        var health = new Grpc.Health.V1.Health.HealthClient(channel);
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                await ping.PingAsync(new PingRequest(), deadline: DateTime.UtcNow.AddSeconds(1));
+                await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(1));
                 return service;
             }
             catch (Grpc.Core.RpcException) when (attempt < 100 && !service.process.HasExited)

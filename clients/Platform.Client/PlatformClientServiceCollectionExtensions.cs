@@ -48,6 +48,9 @@ public static class PlatformClientServiceCollectionExtensions
             options.Configure(configure);
         }
         services.AddSingleton<IValidateOptions<PlatformClientOptions>, PlatformClientOptionsValidator>();
+        // So that IOptionsMonitor sees a reloaded section (a rotated ApiKey, a new deadline) without a restart.
+        services.AddSingleton<IOptionsChangeTokenSource<PlatformClientOptions>>(provider => new ConfigurationChangeTokenSource<PlatformClientOptions>(
+            (IConfiguration?)provider.GetService<IConfiguration>()?.GetSection(PlatformClientOptions.SectionName) ?? new ConfigurationBuilder().Build()));
         services.AddServiceDiscovery();
 
         AddClient<RateLimiterClient>(services, o => o.RateLimit);

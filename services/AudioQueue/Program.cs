@@ -1,5 +1,6 @@
 using Platform.AudioQueue;
 using Platform.AudioQueue.Grpc;
+using Platform.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -7,6 +8,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapGrpcService<DiagnosticsService>();
 app.MapGrpcService<AudioQueueService>();
 app.MapGrpcService<AudioWorkerService>();
 app.Run();

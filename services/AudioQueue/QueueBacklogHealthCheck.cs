@@ -14,7 +14,7 @@ public sealed class QueueBacklogHealthCheck(QueueMetrics metrics, IOptionsMonito
             return Task.FromResult(HealthCheckResult.Healthy("no stats yet"));
         }
         var alert = alerts.CurrentValue;
-        var maxDepth = alert.QueueDepth > 0 ? alert.QueueDepth : queue.CurrentValue.MaxDepth * 8 / 10;
+        var maxDepth = alert.QueueDepth > 0 ? alert.QueueDepth : Math.Max(1, queue.CurrentValue.MaxDepth * 8 / 10);
         var reasons = new List<string>();
         if (stats.Depth > maxDepth)
         {

@@ -1,5 +1,6 @@
 using Platform.Cache;
 using Platform.Cache.Grpc;
+using Platform.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -7,6 +8,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapGrpcService<DiagnosticsService>();
 app.MapGrpcService<CacheService>();
 app.Run();
 

@@ -19,6 +19,8 @@ public static class Extensions
 
         builder.Services.AddSingleton(services => new RedisRateLimiter(services.GetRequiredService<IConnectionMultiplexer>()));
         builder.Services.AddSingleton<OverLimitCache>();
+        builder.Services.AddSingleton<OverLimitResets>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<OverLimitResets>());
         builder.Services.AddSingleton<LocalFallbackLimiter>();
         builder.Services.AddSingleton<RateLimitMetrics>();
         builder.Services.AddSingleton<RateLimitDecider>();

@@ -6,8 +6,8 @@ namespace Platform.RateLimit;
 /// <summary>
 /// Keys known to be over their limit, answered in-process until the moment Redis said they would pass
 /// again (Envoy ratelimit's local cache): a client that keeps hammering costs no Redis round trip.
-/// Bounded by RateLimit:OverLimitCacheSize. A Reset on another replica is seen here only when the
-/// entry runs out.
+/// Bounded by RateLimit:OverLimitCacheSize. A Reset on any replica reaches this one through
+/// <see cref="OverLimitResets"/>.
 /// </summary>
 public sealed class OverLimitCache(IOptions<RateLimitOptions> options, TimeProvider time) : IDisposable
 {

@@ -1,6 +1,7 @@
 using Platform.RateLimit;
 using Platform.RateLimit.Envoy;
 using Platform.RateLimit.Grpc;
+using Platform.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -8,6 +9,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapGrpcService<DiagnosticsService>();
 app.MapGrpcService<RateLimiterService>();
 app.MapGrpcService<EnvoyRateLimitService>();
 app.Run();

@@ -17,6 +17,7 @@ public sealed partial class RateLimitDecider(
     RateLimitMetrics metrics,
     TimeProvider time,
     DegradedDecisions degraded,
+    OverLimitResets resets,
     ILogger<RateLimitDecider> logger)
 {
     public async Task<Decisions> DecideAsync(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
@@ -121,6 +122,7 @@ public sealed partial class RateLimitDecider(
     {
         await redisLimiter.ResetAsync(policyName, key);
         overLimit.Forget(policyName, key);
+        await resets.PublishAsync(policyName, key); // and on every other replica
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis unreachable deciding policy {Policy}; its FailureMode decides ({Reason})")]

@@ -226,11 +226,12 @@ public sealed class AudioQueueService(
     async Task<JobView> GetExistingAsync(string jobId, ServerCallContext context)
     {
         new RequestValidator().CheckJobId(jobId).ThrowIfInvalid();
-        var view = await store.GetAsync(jobId);
-        if (view is null || !Caller.Of(context).CanAccess(Caller.Unscope(view.Job.Tenant).Team))
+        if (await store.GetAsync(jobId) is not { } view || !Caller.Of(context).CanAccess(Caller.Unscope(view.Job.Tenant).Team))
         {
             JobMessages.ThrowJobNotFound(jobId);
+            return null;
         }
+        AdminAudit.NoteAccessTo(context, Caller.Unscope(view.Job.Tenant).Team);
         return view;
     }
 

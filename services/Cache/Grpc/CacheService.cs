@@ -72,7 +72,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
     public override async Task<ClearResponse> Clear(ClearRequest request, ServerCallContext context)
     {
         new RequestValidator().CheckName(request.Namespace, "namespace").ThrowIfInvalid();
-        var team = Caller.Of(context).ActingTeam(request.Team);
+        var team = Caller.ActingTeam(context, request.Team);
         return new ClearResponse { Removed = (ulong)await cache.ClearAsync(Caller.Scope(team, request.Namespace)) };
     }
 
@@ -134,7 +134,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
     public override async Task<GetStatsResponse> GetStats(GetStatsRequest request, ServerCallContext context)
     {
         new RequestValidator().CheckName(request.Namespace, "namespace").ThrowIfInvalid();
-        var team = Caller.Of(context).ActingTeam(request.Team);
+        var team = Caller.ActingTeam(context, request.Team);
         var s = await cache.GetStatsAsync(Caller.Scope(team, request.Namespace));
         return new GetStatsResponse
         {

@@ -112,7 +112,7 @@ public sealed class RateLimiterService(RateLimitDecider decider, RedisRateLimite
     public override async Task<ResetResponse> Reset(ResetRequest request, ServerCallContext context)
     {
         ValidateTarget(request.Policy, request.Key, "").ThrowIfInvalid();
-        var team = Caller.Of(context).ActingTeam(request.Team);
+        var team = Caller.ActingTeam(context, request.Team);
         FindPolicy(request.Policy, "", concurrency: null);
         await decider.ResetAsync(request.Policy, Caller.Scope(team, request.Key));
         return new ResetResponse();

@@ -281,9 +281,12 @@ public sealed class AccessTests(GarnetFixture redis) : HostedTest, IClassFixture
         Assert.NotEqual(job.JobId, theirs.JobId);
         Assert.True((await a.EnqueueAsync(Job("t", idempotencyKey: "same"))).Duplicate);
 
-        // Operators see every team's jobs.
+        // Operators see every team's jobs, and each such look is audited.
         var asOperator = await new QueueClient(host.Channel(Operator)).GetJobAsync(request);
         Assert.Equal(("team-a", JobState.Queued), (asOperator.Team, asOperator.State));
+        var audited = Assert.Single(Audit(9001));
+        Assert.Equal("/platform.audioqueue.v1.AudioQueue/GetJob", audited.StructuredState!.Single(p => p.Key == "Rpc").Value);
+        Assert.Equal("platform", audited.StructuredState!.Single(p => p.Key == "Team").Value);
         Assert.Equal(JobState.Queued, (await a.GetJobAsync(request)).State);
     }
 

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Platform.AudioQueue.Grpc;
@@ -104,6 +105,27 @@ public abstract class PlatformClientRegistrationTests(RedisFixture redis) : Host
         Assert.Equal("Bearer " + Team.Key, Assert.Single(received.To(ListPoliciesPath)).Authorization);
         Assert.Equal(["Bearer " + Team.Key, null], received.To(CheckPath).Select(c => c.Authorization));
         Assert.Equal("Bearer " + Team.Key, Assert.Single(received.To(WatchJobPath)).Authorization);
+    }
+
+    [Fact]
+    public async Task A_rotated_api_key_in_reloaded_configuration_is_sent_from_the_next_call()
+    {
+        var received = new ReceivedCalls();
+        var rateLimit = StartService<RateLimiterService>(received);
+        var clients = Track(ClientContainer.Build(new Dictionary<string, string?>
+        {
+            ["Platform:Clients:RateLimit:Address"] = rateLimit,
+            ["Platform:Clients:ApiKey"] = TestCredentials.Tests.Key,
+        }));
+        var limiter = clients.GetRequiredService<RateLimiter.RateLimiterClient>();
+        await limiter.ListPoliciesAsync(new ListPoliciesRequest());
+
+        var configuration = (IConfigurationRoot)clients.GetRequiredService<IConfiguration>();
+        configuration["Platform:Clients:ApiKey"] = Team.Key;
+        configuration.Reload();
+        await limiter.ListPoliciesAsync(new ListPoliciesRequest());
+
+        Assert.Equal(["Bearer " + TestCredentials.Tests.Key, "Bearer " + Team.Key], received.To(ListPoliciesPath).Select(c => c.Authorization));
     }
 
     [Fact]

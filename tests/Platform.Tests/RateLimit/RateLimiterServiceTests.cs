@@ -304,6 +304,24 @@ public abstract class RateLimiterServiceTests(RedisFixture redis) : HostedTest
     }
 
     [Fact]
+    public async Task A_reset_on_one_replica_clears_the_over_limit_memory_of_every_replica()
+    {
+        var first = StartClient();
+        var second = StartClient();
+        var key = Guid.NewGuid().ToString();
+        for (var i = 0; i < 6; i++)
+        {
+            await first.CheckAsync(new CheckRequest { Policy = "five", Key = key });
+        }
+        // The second replica sees the denial too, and remembers it.
+        Assert.False((await second.CheckAsync(new CheckRequest { Policy = "five", Key = key })).Allowed);
+
+        await first.ResetAsync(new ResetRequest { Policy = "five", Key = key });
+
+        Assert.True(await Eventually.TrueAsync(async () => (await second.CheckAsync(new CheckRequest { Policy = "five", Key = key, Cost = 5 })).Allowed));
+    }
+
+    [Fact]
     public async Task Bad_fields_are_rejected_with_every_violation_named()
     {
         var client = StartClient();

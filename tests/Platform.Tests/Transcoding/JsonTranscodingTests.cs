@@ -99,6 +99,7 @@ public abstract class JsonTranscodingTests(RedisFixture redis) : HostedTest
         var refused = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement;
         Assert.Equal(16, refused.GetProperty("code").GetInt32());
         Assert.Contains("authorization: Bearer <key>", refused.GetProperty("message").GetString());
+        Assert.Equal("API_KEY_MISSING", Detail(refused, "ErrorInfo").GetProperty("reason").GetString());
 
         var asUser = Track(host.JsonClient(user));
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(asUser, HttpMethod.Post, "/v1/ratelimit:check", check)).Status);

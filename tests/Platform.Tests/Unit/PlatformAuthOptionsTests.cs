@@ -39,6 +39,22 @@ public sealed class PlatformAuthOptionsTests
     }
 
     [Fact]
+    public void Anonymous_callers_can_neither_be_admins_nor_share_a_configured_team()
+    {
+        var failures = Failures(new PlatformAuthOptions
+        {
+            AllowAnonymous = true,
+            AnonymousTeam = "payments",
+            AnonymousRoles = ["user", "admin"],
+            Credentials = { ["payments"] = Credential("a-long-enough-key-1") },
+        }).ToList();
+
+        Assert.Contains(failures, f => f.Contains("'payments' is a configured team"));
+        Assert.Contains(failures, f => f.Contains("must not include admin"));
+        Assert.Equal(["user"], new PlatformAuthOptions().EffectiveAnonymousRoles);
+    }
+
+    [Fact]
     public void A_credential_without_a_team_is_its_own_team()
     {
         Assert.Empty(Failures(new PlatformAuthOptions { Credentials = { ["payments"] = Credential("a-long-enough-key-1", "", "user", "admin") } }));
