@@ -48,6 +48,8 @@ public static class Extensions
             options.Interceptors.Add<DependencyFailureInterceptor>();
             options.EnableDetailedErrors = builder.Environment.IsDevelopment();
         }).AddJsonTranscoding(options => options.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor));
+        // A request that is not a valid message is INVALID_ARGUMENT, not UNKNOWN (see MalformedRequests).
+        builder.Services.AddStrictRequestParsing();
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         return builder;
