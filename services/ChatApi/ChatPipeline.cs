@@ -81,13 +81,16 @@ public sealed partial class ChatPipeline(
         var problems = new List<(string, string)>();
         if (turn.Model is { Length: > 0 } requested && requested != settings.ModelName)
         {
-            problems.Add(("model", $"unknown model '{requested}'; available: {settings.ModelName}"));
+            // Not echoed whole: the answer must stay small whatever the caller sent.
+            var shown = requested.Length <= 64 ? requested : requested[..64] + "…";
+            problems.Add(("model", $"unknown model '{shown}'; available: {settings.ModelName}"));
         }
         if (turn.Messages.Count == 0 || turn.Messages.Count > settings.MaxMessages)
         {
             problems.Add(("messages", $"required; 1-{settings.MaxMessages} messages"));
         }
-        for (var i = 0; i < turn.Messages.Count; i++)
+        // Over the limit, the count is the problem: each of thousands of messages is not checked on its own.
+        for (var i = 0; i < turn.Messages.Count && turn.Messages.Count <= settings.MaxMessages; i++)
         {
             if (!Roles.Contains(turn.Messages[i].Role))
             {
