@@ -138,6 +138,8 @@ public static class Extensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        // JSON bodies over what the RPC accepts: 413, not a reset connection or a 400 (see JsonBodyLimit).
+        app.UseMiddleware<JsonBodyLimit>();
         // /health: every check (Redis included) — ready to serve. /alive: the process itself.
         // Probes and reflection (the schema, as public as the .proto files) need no credential.
         app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
