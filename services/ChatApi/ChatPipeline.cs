@@ -216,8 +216,11 @@ public sealed partial class ChatPipeline(
             }, deadline: Deadline(), cancellationToken: cancellationToken);
             var (requests, tokens) = (reply.Results[0], reply.Results[1]);
             var decisive = reply.Allowed ? requests : reply.Results.First(r => !r.Allowed);
+            // RateLimit answered, but without its Redis: its policies' failure modes decided, and the numbers it sends
+            // (remaining 0 when failing open) count nothing. Like an unreachable RateLimit: no numbers to report.
+            var degraded = requests.Degraded || tokens.Degraded;
             return new RateLimitState(decisive.Policy, reply.Allowed, decisive.Limit, decisive.Remaining,
-                decisive.ResetAfter.ToTimeSpan(), decisive.RetryAfter.ToTimeSpan(), Degraded: false, tokens.Limit, tokens.Remaining);
+                decisive.ResetAfter.ToTimeSpan(), decisive.RetryAfter.ToTimeSpan(), degraded, tokens.Limit, tokens.Remaining);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested && IsOutage(e))
         {
