@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
@@ -26,7 +27,7 @@ public sealed class BadInputSweepTestsOnGarnet(GarnetFixture redis) : BadInputSw
 /// so a new RPC or field is swept without being named here): only clear errors come back, the services stay
 /// up, and data written before the sweep reads back the same after it.
 /// </summary>
-public abstract class BadInputSweepTests(RedisFixture redis) : HostedTest
+public abstract partial class BadInputSweepTests(RedisFixture redis) : HostedTest
 {
     static readonly Marshaller<byte[]> Raw = Marshallers.Create(bytes => bytes, bytes => bytes);
 
@@ -41,7 +42,7 @@ public abstract class BadInputSweepTests(RedisFixture redis) : HostedTest
     protected sealed record Deployment(
         ServiceHost<RateLimiterService> RateLimit, ServiceHost<CacheService> Cache, ServiceHost<AudioQueueService> Queue, ChatApiHost Chat);
 
-    protected Deployment StartPlatform()
+    protected Deployment StartPlatform(bool worker = false)
     {
         var envoyConfig = Path.Combine(Directory.CreateTempSubdirectory("sweep-envoy-").FullName, "sweep.yaml");
         File.WriteAllText(envoyConfig, """
@@ -55,9 +56,10 @@ public abstract class BadInputSweepTests(RedisFixture redis) : HostedTest
             ("RateLimit:Policies:sweep:Algorithm", "FixedWindow"), ("RateLimit:Policies:sweep:Limit", "100000"), ("RateLimit:Policies:sweep:Window", "01:00:00"),
             ("RateLimit:Policies:sweep-slots:Algorithm", "Concurrency"), ("RateLimit:Policies:sweep-slots:Limit", "5"),
             ("RateLimit:Policies:kept:Algorithm", "FixedWindow"), ("RateLimit:Policies:kept:Limit", "5"), ("RateLimit:Policies:kept:Window", "01:00:00"),
-            ("RateLimit:Policies:chat:Limit", "100000"));
+            ("RateLimit:Policies:chat:Limit", "100000"),
+            ("RateLimit:Policies:audio:Limit", "100000"), ("RateLimit:Policies:audio:Burst", "100000"), ("RateLimit:Policies:audio-inflight:Limit", "100000"));
         var cache = Start<CacheService>(redis);
-        var queue = Start<AudioQueueService>(redis, ("AudioQueue:Worker:Enabled", "false"));
+        var queue = Start<AudioQueueService>(redis, ("AudioQueue:Worker:Enabled", worker ? "true" : "false"));
         var chat = Track(ChatApiHost.Start(rateLimit.GrpcAddress.ToString(), cache.GrpcAddress.ToString(), new Dictionary<string, string?>
         {
             ["services:audioqueue:http:0"] = queue.GrpcAddress.ToString(),
@@ -221,6 +223,87 @@ public abstract class BadInputSweepTests(RedisFixture redis) : HostedTest
         await AssertServingAsync(platform);
         await verifyKept();
     }
+
+    /// <summary>Audio no decoder can read, each with what is wrong with it.</summary>
+    static readonly (string What, string ContentType, byte[] Audio)[] UndecodableAudio =
+    [
+        ("text", "audio/wav", "this is not audio at all"u8.ToArray()),
+        ("text", "audio/mpeg", "this is not audio at all"u8.ToArray()),
+        ("a WAV header cut in the fmt chunk", "audio/wav", WavHeader(1, 1, 8_000, 16, 100)[..30]),
+        ("a WAV with 0 channels", "audio/wav", [.. WavHeader(1, 0, 8_000, 16, 100), .. new byte[100]]),
+        ("a WAV at 0 Hz", "audio/wav", [.. WavHeader(1, 1, 0, 16, 100), .. new byte[100]]),
+        ("a WAV at 4 GHz", "audio/wav", [.. WavHeader(1, 1, unchecked((int)4_000_000_000), 16, 100), .. new byte[100]]),
+        ("7-bit PCM", "audio/wav", [.. WavHeader(1, 1, 8_000, 7, 100), .. new byte[100]]),
+        ("an unknown WAV encoding", "audio/wav", [.. WavHeader(0x55AA, 1, 8_000, 16, 100), .. new byte[100]]),
+        ("a WAV with no samples", "audio/wav", WavHeader(1, 1, 8_000, 16, 0)),
+        ("an ID3 tag and noise", "audio/mpeg", [.. "ID3"u8.ToArray(), 3, 0, 0, 0, 0, 0, 10, .. new byte[10], .. Enumerable.Range(0, 500).Select(i => (byte)(i * 37))]),
+        ("a frame sync and noise", "audio/mpeg", [0xFF, 0xFB, 0x90, 0x64, .. Enumerable.Range(0, 2000).Select(i => (byte)(i * 91))]),
+        ("a WAV sent as MPEG", "audio/mpeg", [.. WavHeader(1, 1, 8_000, 16, 100), .. new byte[100]]),
+    ];
+
+    static byte[] WavHeader(int encoding, int channels, int sampleRate, int bits, int dataBytes)
+    {
+        using var wav = new MemoryStream();
+        using var w = new BinaryWriter(wav);
+        w.Write("RIFF"u8);
+        w.Write(36 + Math.Min(dataBytes, 1_000_000));
+        w.Write("WAVEfmt "u8);
+        w.Write(16);
+        w.Write((ushort)encoding);
+        w.Write((ushort)channels);
+        w.Write(sampleRate);
+        w.Write(sampleRate * channels * bits / 8);
+        w.Write((ushort)(channels * bits / 8));
+        w.Write((ushort)bits);
+        w.Write("data"u8);
+        w.Write(dataBytes);
+        return wav.ToArray();
+    }
+
+    [Fact]
+    public async Task Undecodable_audio_fails_at_once_with_a_clear_error_whether_queued_directly_or_sent_as_a_voice_message()
+    {
+        redis.RequireAvailable();
+        var platform = StartPlatform(worker: true);
+        var queue = new Platform.AudioQueue.V1.AudioQueue.AudioQueueClient(platform.Queue.Channel());
+        using var http = new HttpClient { BaseAddress = platform.Chat.HttpAddress };
+
+        var sent = new List<(string What, string Job, string Message)>();
+        foreach (var (what, contentType, audio) in UndecodableAudio)
+        {
+            var queued = (await queue.EnqueueAsync(new EnqueueRequest { Audio = ByteString.CopyFrom(audio), ContentType = contentType, Tenant = "undecodable" })).JobId;
+            using var upload = new ByteArrayContent(audio) { Headers = { ContentType = new(contentType) } };
+            using var uploaded = await http.PostAsync("/v1/audio/messages", upload, TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, uploaded.StatusCode);
+            var message = JsonDocument.Parse(await uploaded.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("id").GetString()!;
+            sent.Add((what, queued, message));
+        }
+
+        var failures = new List<string>();
+        foreach (var (what, queued, message) in sent)
+        {
+            Job job = new();
+            JsonElement voice = default;
+            var finished = await Eventually.TrueAsync(async () =>
+            {
+                job = await queue.GetJobAsync(new GetJobRequest { JobId = queued });
+                voice = JsonDocument.Parse(await http.GetStringAsync($"/v1/audio/messages/{message}")).RootElement;
+                return job.State is not (JobState.Queued or JobState.Processing) && voice.GetProperty("status").GetString() is not ("queued" or "processing");
+            });
+            // FAILED on the first attempt (not retried as if the worker had broken), saying why; the same through ChatApi.
+            if (!finished || job.State != JobState.Failed || job.Attempts != 1 || !ClearAudioError().IsMatch(job.Error)
+                || voice.GetProperty("status").GetString() != "failed" || voice.GetProperty("attempts").GetUInt32() != 1 || voice.GetProperty("error").GetString() != job.Error)
+            {
+                failures.Add($"{what}: job {job.State} after {job.Attempts} attempt(s): '{job.Error}'; voice message {voice}");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        await AssertServingAsync(platform);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("could not be decoded|Unsupported|no samples|not MPEG|empty")]
+    private static partial System.Text.RegularExpressions.Regex ClearAudioError();
 
     /// <summary>Why this answer to this payload is not a clear error; null when it is.</summary>
     static string? Judge(BadPayload payload, bool seeded, StatusCode code, Status? status)
