@@ -57,7 +57,7 @@ public abstract class WorkerCrashTests(RedisFixture redis) : HostedTest
             // Killed after a random number of completions (so in the middle of its leased jobs), or once the queue is
             // empty; jobs it held come back when their one-second leases expire, for the next worker.
             var target = await records.ListLengthAsync("faults:completions") + Random.Shared.Next(40, 160);
-            var progressed = await Eventually.TrueAsync(async () =>
+            var progressed = await UntilAsync(async () =>
                 worker.HasExited
                 || await records.ListLengthAsync("faults:completions") >= target
                 || await queue.GetStatsAsync(new GetStatsRequest()) is { Depth: 0, Processing: 0 });
@@ -97,6 +97,23 @@ public abstract class WorkerCrashTests(RedisFixture redis) : HostedTest
         Assert.InRange(kills, 10, 200);
         Assert.Contains(jobs, job => job.Attempts > 1);
         Assert.Contains(processed.Values, times => times > 1);
+    }
+
+    /// <summary>
+    /// Like <see cref="Eventually"/> (at most 20 s), asking every 10 ms: a worker completes dozens of jobs in
+    /// Eventually's 100 ms, and the kill should land near its random target.
+    /// </summary>
+    static async Task<bool> UntilAsync(Func<Task<bool>> condition)
+    {
+        for (var attempt = 0; attempt < 2000; attempt++)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+        return false;
     }
 
     /// <summary>tests/Platform.FaultWorker, built next to this test project, as its own process.</summary>
