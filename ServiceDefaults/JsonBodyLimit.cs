@@ -35,7 +35,8 @@ public sealed class JsonBodyLimit(RequestDelegate next, IOptions<GrpcServiceOpti
         if (context.Request.ContentLength is null && context.Request.Headers.TransferEncoding.Count > 0)
         {
             // Chunked: the size shows only while reading, and the transcoder would report an overrun as 400.
-            context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: limit);
+            // Kestrel's limit (set above) ends the read with 413; the buffer itself needs no limit of its own.
+            context.Request.EnableBuffering(bufferThreshold: 64 * 1024);
             try
             {
                 await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
