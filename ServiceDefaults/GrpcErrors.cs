@@ -16,14 +16,23 @@ public static class GrpcErrors
 {
     public const string Domain = "platform";
 
+    /// <summary>
+    /// Field violations sent with one INVALID_ARGUMENT. The error travels in the response trailers, which
+    /// clients cap (64 KiB in .NET's HttpClient): a request with thousands of bad entries would otherwise get
+    /// an answer its caller cannot even read.
+    /// </summary>
+    public const int MaxReportedViolations = 10;
+
     public static RpcException InvalidArgument(IReadOnlyList<BadRequest.Types.FieldViolation> violations)
     {
-        var message = string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"));
+        var reported = violations.Take(MaxReportedViolations).ToList();
+        var message = string.Join("; ", reported.Select(v => $"{v.Field}: {v.Description}"))
+                      + (violations.Count > reported.Count ? $"; and {violations.Count - reported.Count} more" : "");
         return new Status
         {
             Code = (int)Code.InvalidArgument,
             Message = message,
-            Details = { Any.Pack(new BadRequest { FieldViolations = { violations } }) },
+            Details = { Any.Pack(new BadRequest { FieldViolations = { reported } }) },
         }.ToRpcException();
     }
 

@@ -84,13 +84,16 @@ public sealed partial class ChatPipeline(
         var problems = new List<(string, string)>();
         if (turn.Model is { Length: > 0 } requested && requested != settings.ModelName)
         {
-            problems.Add(("model", $"unknown model '{requested}'; available: {settings.ModelName}"));
+            // Not echoed whole: the answer must stay small whatever the caller sent.
+            var shown = requested.Length <= 64 ? requested : requested[..64] + "…";
+            problems.Add(("model", $"unknown model '{shown}'; available: {settings.ModelName}"));
         }
         if (turn.Messages.Count == 0 || turn.Messages.Count > settings.MaxMessages)
         {
             problems.Add(("messages", $"required; 1-{settings.MaxMessages} messages"));
         }
-        for (var i = 0; i < turn.Messages.Count; i++)
+        // Over the limit, the count is the problem: each of thousands of messages is not checked on its own.
+        for (var i = 0; i < turn.Messages.Count && turn.Messages.Count <= settings.MaxMessages; i++)
         {
             if (!Roles.Contains(turn.Messages[i].Role))
             {
@@ -231,8 +234,11 @@ public sealed partial class ChatPipeline(
             }, deadline: Deadline(), cancellationToken: cancellationToken);
             var (requests, tokens) = (reply.Results[0], reply.Results[1]);
             var decisive = reply.Allowed ? requests : reply.Results.First(r => !r.Allowed);
+            // RateLimit answered, but without its Redis: its policies' failure modes decided, and the numbers it sends
+            // (remaining 0 when failing open) count nothing. Like an unreachable RateLimit: no numbers to report.
+            var degraded = requests.Degraded || tokens.Degraded;
             return new RateLimitState(decisive.Policy, reply.Allowed, decisive.Limit, decisive.Remaining,
-                decisive.ResetAfter.ToTimeSpan(), decisive.RetryAfter.ToTimeSpan(), Degraded: false, tokens.Limit, tokens.Remaining);
+                decisive.ResetAfter.ToTimeSpan(), decisive.RetryAfter.ToTimeSpan(), degraded, tokens.Limit, tokens.Remaining);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested && IsOutage(e))
         {

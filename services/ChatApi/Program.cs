@@ -7,6 +7,7 @@ builder.AddServiceDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();
+app.UseStatusCodePages(OpenAiProblem.WriteBareStatusAsync);
 app.UseCors();
 app.UseRequestTimeouts();
 app.UseDefaultFiles();

@@ -78,6 +78,25 @@ public static class OpenAiProblem
         return Result(StatusCodes.Status401Unauthorized, "Missing or invalid API key. Send Authorization: Bearer <key>.", "invalid_request_error", "invalid_api_key");
     }
 
+    /// <summary>
+    /// Errors answered before any handler runs — 415 from routing for a chat request that is not JSON, 404 for
+    /// an unknown route, 405 for a wrong method — get the same problem + OpenAI error body as every other error,
+    /// instead of an empty response.
+    /// </summary>
+    public static Task WriteBareStatusAsync(Microsoft.AspNetCore.Diagnostics.StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var status = http.Response.StatusCode;
+        var (message, code) = status switch
+        {
+            StatusCodes.Status415UnsupportedMediaType => ($"Unsupported Content-Type '{http.Request.ContentType?[..Math.Min(http.Request.ContentType.Length, 100)]}': this route takes application/json.", "unsupported_media_type"),
+            StatusCodes.Status404NotFound => ("No such route.", "not_found"),
+            StatusCodes.Status405MethodNotAllowed => ($"Method {http.Request.Method} is not allowed on this route.", "method_not_allowed"),
+            _ => (Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status), "http_" + status),
+        };
+        return Result(status, message, "invalid_request_error", code).ExecuteAsync(http);
+    }
+
     /// <summary>Retry-After in whole seconds, at least one (RFC 9110).</summary>
     public static void WriteRetryAfter(HttpResponse response, TimeSpan after) =>
         response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

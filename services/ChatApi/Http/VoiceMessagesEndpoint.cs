@@ -85,6 +85,13 @@ public static class VoiceMessagesEndpoint
         {
             return Error(StatusCodes.Status400BadRequest, $"The multipart body could not be read: {e.Message}", "invalid_multipart");
         }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A body that ends early: a multipart body without its closing boundary, a truncated chunked body.
+            return http.Request.HasFormContentType
+                ? Error(StatusCodes.Status400BadRequest, $"The multipart body could not be read: {e.Message}", "invalid_multipart")
+                : Error(StatusCodes.Status400BadRequest, $"The request body could not be read: {e.Message}", "invalid_body");
+        }
         if (audio.Length > maxBytes)
         {
             return TooLarge(maxBytes);

@@ -1,6 +1,7 @@
 using Envoy.Service.RateLimit.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Auth;
 using Code = Envoy.Service.RateLimit.V3.RateLimitResponse.Types.Code;
 
@@ -17,10 +18,7 @@ public sealed class EnvoyRateLimitService(EnvoyConfigStore config, RateLimitDeci
 {
     public override async Task<RateLimitResponse> ShouldRateLimit(RateLimitRequest request, ServerCallContext context)
     {
-        if (string.IsNullOrEmpty(request.Domain))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "domain: required"));
-        }
+        new RequestValidator().Check(request.Domain.Length > 0, "domain", "required").ThrowIfInvalid();
         var hits = request.HitsAddend == 0 ? 1 : request.HitsAddend;
         var limits = request.Descriptors.Select(d => config.Find(request.Domain, d)).ToList();
         var caller = Caller.Of(context);

@@ -123,8 +123,10 @@ sealed class SpeechToTextStandIn(WebApplication app) : IAsyncDisposable
     /// <param name="failWith">An HTTP status to answer every request with instead (a provider that is down).</param>
     public static async Task<SpeechToTextStandIn> StartAsync(List<(string Model, int SampleRate)> received, string text, int? failWith = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        // HTTP/1.1 explicitly: the services' appsettings.json in the test output set HTTP/2 as the default.
+        // Its own content root: the test output's appsettings.json (a service's) would also bind that service's fixed
+        // ports (5101, 5111), which another stand-in running at the same time, or a local platform, already holds.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Path.GetTempPath() });
+        // HTTP/1.1 explicitly: Kestrel's default for a code-defined endpoint is HTTP/1.1 and HTTP/2.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0,
             listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1));
         var app = builder.Build();

@@ -8,6 +8,8 @@ public sealed class ChatApiHost(ServiceHost<ChatService> host, Uri httpAddress, 
 {
     public Uri HttpAddress => httpAddress;
 
+    public IServiceProvider Services => host.Services;
+
     public GrpcChannel GrpcChannel() => Grpc.Net.Client.GrpcChannel.ForAddress(grpcAddress);
 
     public static ChatApiHost Start(string rateLimitAddress, string cacheAddress, string modelLatency = "00:00:00", string? apiKeys = null) =>
