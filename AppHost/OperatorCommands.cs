@@ -81,15 +81,7 @@ public static class OperatorCommands
         return service.WithCommand(name, displayName, async context =>
         {
             var key = await credentials.OperatorKey.Resource.GetValueAsync(context.CancellationToken);
-            using var channel = GrpcChannel.ForAddress(endpoint.Url, new GrpcChannelOptions
-            {
-                Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
-                {
-                    metadata.Add("authorization", "Bearer " + key);
-                    return Task.CompletedTask;
-                })),
-                UnsafeUseInsecureChannelCallCredentials = true,
-            });
+            using var channel = PlatformChannel.ForAddress(new Uri(endpoint.Url), key);
             try
             {
                 var (message, json) = await call(channel, context.Arguments ?? new InteractionInputCollection([]), context.CancellationToken);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Platform.Diagnostics.V1;
 
@@ -24,15 +23,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>A channel to this service that sends the benchmark's key.</summary>
     public GrpcChannel Channel() => ChannelTo(Address);
 
-    static GrpcChannel ChannelTo(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
-    {
-        Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
-        {
-            metadata.Add("authorization", "Bearer " + ApiKey);
-            return Task.CompletedTask;
-        })),
-        UnsafeUseInsecureChannelCallCredentials = true,
-    });
+    static GrpcChannel ChannelTo(Uri address) => PlatformChannel.ForAddress(address, ApiKey);
 
     /// <summary>The folder holding Platform.sln, found from this program's build output.</summary>
     public static string RepositoryRoot

@@ -160,15 +160,7 @@ public sealed class AppHostTests
         return result;
     }
 
-    static GrpcChannel OperatorChannel(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
-    {
-        Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
-        {
-            metadata.Add("authorization", "Bearer " + OperatorKey);
-            return Task.CompletedTask;
-        })),
-        UnsafeUseInsecureChannelCallCredentials = true,
-    });
+    static GrpcChannel OperatorChannel(Uri address) => PlatformChannel.ForAddress(address, OperatorKey);
 
     /// <summary>The services want a key (the operator's works), and Redis wants its password.</summary>
     static async Task AssertAccessIsGuardedAsync(DistributedApplication app, CancellationToken ct)

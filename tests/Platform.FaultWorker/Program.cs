@@ -13,15 +13,7 @@ using Platform.AudioQueue.V1;
 using StackExchange.Redis;
 
 var (address, apiKey, redisEndpoint, slots) = (args[0], args[1], args[2], int.Parse(args[3]));
-using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
-{
-    Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
-    {
-        metadata.Add("authorization", "Bearer " + apiKey);
-        return Task.CompletedTask;
-    })),
-    UnsafeUseInsecureChannelCallCredentials = true,
-});
+using var channel = Platform.PlatformChannel.ForAddress(new Uri(address), apiKey);
 var worker = new AudioWorker.AudioWorkerClient(channel);
 using var redis = await ConnectionMultiplexer.ConnectAsync(redisEndpoint);
 var records = redis.GetDatabase();

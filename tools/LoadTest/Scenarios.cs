@@ -5,7 +5,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Platform.AudioQueue.V1;
 using Platform.Cache.V1;
@@ -43,18 +42,10 @@ public sealed class Scenarios : IDisposable
 
     GrpcChannel Channel(Uri address)
     {
-        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        var channel = PlatformChannel.ForAddress(address, options.PlatformKey, new GrpcChannelOptions
         {
             // Several HTTP/2 connections once one fills up, as a fleet of clients would open.
             HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
-            Credentials = options.PlatformKey is { Length: > 0 } key
-                ? ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
-                {
-                    metadata.Add("authorization", "Bearer " + key);
-                    return Task.CompletedTask;
-                }))
-                : ChannelCredentials.Insecure,
-            UnsafeUseInsecureChannelCallCredentials = true,
         });
         channels.Add(channel);
         return channel;

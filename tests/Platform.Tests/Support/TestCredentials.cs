@@ -1,4 +1,3 @@
-using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace Platform.Tests.Support;
@@ -27,14 +26,5 @@ public static class TestCredentials
     }
 
     /// <summary>A channel that sends the credential's key as `authorization: Bearer` on every call.</summary>
-    public static GrpcChannel Channel(Uri address, TestCredential credential) =>
-        GrpcChannel.ForAddress(address, new GrpcChannelOptions
-        {
-            Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
-            {
-                metadata.Add("authorization", "Bearer " + credential.Key);
-                return Task.CompletedTask;
-            })),
-            UnsafeUseInsecureChannelCallCredentials = true,
-        });
+    public static GrpcChannel Channel(Uri address, TestCredential credential) => PlatformChannel.ForAddress(address, credential.Key);
 }
