@@ -13,7 +13,13 @@ public sealed class DiagnosticsService(ScalingInfoSource scaling) : Diagnostics.
 {
     static readonly Task<PingResponse> Pong = Task.FromResult(new PingResponse());
 
-    public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) => Pong;
+    public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) => request.Asynchronous ? PongLaterAsync() : Pong;
+
+    static async Task<PingResponse> PongLaterAsync()
+    {
+        await Task.Yield();
+        return Pong.Result;
+    }
 
     public override Task<ScalingInfo> GetScalingInfo(GetScalingInfoRequest request, ServerCallContext context) =>
         Task.FromResult(scaling.Describe());
@@ -43,6 +49,16 @@ public sealed class ScalingInfoSource(IHostEnvironment environment, IEnumerable<
             Uptime = Duration.FromTimeSpan(DateTime.UtcNow - StartedAt),
             Version = typeof(ScalingInfoSource).Assembly.GetName().Version?.ToString() ?? "",
             Concurrency = { ["threadpool.min_worker_threads"] = minWorkers.ToString(CultureInfo.InvariantCulture) },
+            Runtime = new RuntimeStats
+            {
+                AllocatedBytes = (ulong)GC.GetTotalAllocatedBytes(precise: true),
+                GcPause = Duration.FromTimeSpan(GC.GetTotalPauseDuration()),
+                Gen0Collections = (uint)GC.CollectionCount(0),
+                Gen1Collections = (uint)GC.CollectionCount(1),
+                Gen2Collections = (uint)GC.CollectionCount(2),
+                HeapBytes = (ulong)GC.GetGCMemoryInfo().HeapSizeBytes,
+                PeakWorkingSetBytes = (ulong)process.PeakWorkingSet64,
+            },
         };
         foreach (var (name, value) in settings.SelectMany(s => s.Describe()))
         {

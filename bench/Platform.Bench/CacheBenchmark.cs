@@ -36,6 +36,7 @@ public static class CacheBenchmark
         var db = direct.GetDatabase();
 
         Task Ping(long _) => ping.PingAsync(new PingRequest()).ResponseAsync;
+        Task AsyncPing(long _) => ping.PingAsync(new PingRequest { Asynchronous = true }).ResponseAsync;
         Task Raw(long i) => db.ScriptEvaluateAsync(sha, [$"cache:{{bench:k{i % Keys}}}:v"]);
         Task L1Get(long i) => l1.GetAsync(new GetRequest { Namespace = "bench", Key = $"k{i % Keys}" }).ResponseAsync;
         Task L2Get(long i) => l2.GetAsync(new GetRequest { Namespace = "bench", Key = $"k{i % Keys}" }).ResponseAsync;
@@ -54,10 +55,11 @@ public static class CacheBenchmark
         await ClosedLoop.RunAsync("warm-up", options.Concurrency, TimeSpan.FromSeconds(2), 1, L2Get);
         return await ClosedLoop.RunInterleavedAsync(
         [
-            new("Diagnostics.Ping (no-op gRPC baseline)", options.Concurrency, 1, Ping),
+            new("Diagnostics.Ping (no-op gRPC baseline)", options.Concurrency, 1, Ping, withL1),
+            new("Diagnostics.Ping asynchronous (no-op that completes later, as a Redis call does)", options.Concurrency, 1, AsyncPing, withL1),
             new("Redis EVALSHA get.lua, 1 KiB (no service)", options.Concurrency, 1, Raw),
-            new("Cache.Get hit from L1 (replica copy)", options.Concurrency, 1, L1Get),
-            new("Cache.Get hit from L2 (Redis)", options.Concurrency, 1, L2Get),
+            new("Cache.Get hit from L1 (replica copy)", options.Concurrency, 1, L1Get, withL1),
+            new("Cache.Get hit from L2 (Redis)", options.Concurrency, 1, L2Get, withoutL1),
             new("Cache.Lookup stampede (32 callers, 1 fill)", Math.Max(1, options.Concurrency / 16), 32, Stampede),
         ], options.Rounds, options.Duration);
     }

@@ -46,8 +46,8 @@ public static class QueueBenchmark
         await ClosedLoop.RunAsync("warm-up", options.Concurrency, TimeSpan.FromSeconds(3), 1, JobCycle);
         var results = await ClosedLoop.RunInterleavedAsync(
         [
-            new("3 x Diagnostics.Ping (no-op gRPC baseline)", options.Concurrency, 1, ThreePings),
-            new("Job cycle: Enqueue + Lease + Complete", options.Concurrency, 1, JobCycle),
+            new("3 x Diagnostics.Ping (no-op gRPC baseline)", options.Concurrency, 1, ThreePings, service),
+            new("Job cycle: Enqueue + Lease + Complete", options.Concurrency, 1, JobCycle, service),
         ], options.Rounds, options.Duration);
 
         await PrintCommandsPerJobAsync(redis.Endpoint, JobCycle);

@@ -26,6 +26,7 @@ public static class RateLimitBenchmark
         var limiter = new RateLimiter.RateLimiterClient(channel);
 
         Task Ping(long _) => ping.PingAsync(new PingRequest()).ResponseAsync;
+        Task AsyncPing(long _) => ping.PingAsync(new PingRequest { Asynchronous = true }).ResponseAsync;
         Task Check(long i) => limiter.CheckAsync(new CheckRequest { Policy = "bench", Key = $"user-{i % Keys}" }).ResponseAsync;
         Task CheckMany(long i) => limiter.CheckManyAsync(new CheckManyRequest
         {
@@ -43,10 +44,11 @@ public static class RateLimitBenchmark
         await ClosedLoop.RunAsync("warm-up", options.Concurrency, TimeSpan.FromSeconds(3), 1, Check);
         return await ClosedLoop.RunInterleavedAsync(
         [
-            new("Diagnostics.Ping (no-op gRPC baseline)", options.Concurrency, 1, Ping),
+            new("Diagnostics.Ping (no-op gRPC baseline)", options.Concurrency, 1, Ping, service),
+            new("Diagnostics.Ping asynchronous (no-op that completes later, as a Redis call does)", options.Concurrency, 1, AsyncPing, service),
             new("Redis EVALSHA decide.lua (no service)", options.Concurrency, 1, Raw),
-            new("RateLimiter.Check", options.Concurrency, 1, Check),
-            new("RateLimiter.CheckMany (10 checks)", options.Concurrency, 10, CheckMany),
+            new("RateLimiter.Check", options.Concurrency, 1, Check, service),
+            new("RateLimiter.CheckMany (10 checks)", options.Concurrency, 10, CheckMany, service),
         ], options.Rounds, options.Duration);
     }
 }

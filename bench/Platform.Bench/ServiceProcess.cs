@@ -95,6 +95,39 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The service's runtime counters (Diagnostics.GetScalingInfo): allocations and GC pauses since it started.</summary>
+    public async Task<RuntimeStats> RuntimeAsync()
+    {
+        using var channel = Channel();
+        return (await new Diagnostics.V1.Diagnostics.DiagnosticsClient(channel).GetScalingInfoAsync(new GetScalingInfoRequest())).Runtime;
+    }
+
+    /// <summary>Samples the process's resident set every 50 ms until disposed; <see cref="RssSampler.PeakBytes"/> is the most seen.</summary>
+    public RssSampler SampleRss() => new(process);
+
+    public sealed class RssSampler : IDisposable
+    {
+        readonly Timer timer;
+        long peak;
+
+        internal RssSampler(Process process)
+        {
+            timer = new Timer(_ =>
+            {
+                process.Refresh();
+                var rss = process.HasExited ? 0 : process.WorkingSet64;
+                if (rss > Interlocked.Read(ref peak))
+                {
+                    Interlocked.Exchange(ref peak, rss);
+                }
+            }, null, TimeSpan.Zero, TimeSpan.FromMilliseconds(50));
+        }
+
+        public long PeakBytes => Interlocked.Read(ref peak);
+
+        public void Dispose() => timer.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)
