@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -33,8 +32,22 @@ public static partial class AdminAudit
         }
     }
 
+    /// <summary>Whether a call can end up audited: an admin RPC, or any call by an admin (who may reach another team's data).</summary>
+    public static bool MayBeAudited(HttpContext http) =>
+        IsAdminRpc(http) || http.User is PlatformPrincipal { Caller.IsAdmin: true };
+
     /// <summary>Admin RPCs, and any call in which an admin reached another team's data.</summary>
     public static bool IsAudited(HttpContext http) => IsAdminRpc(http) || http.Items.ContainsKey(OtherTeamItem);
+
+    /// <summary>Logs the call when it is audited (<see cref="IsAudited"/>), with the outcome the caller got.</summary>
+    public static void Record(ILogger logger, ServerCallContext context, object? request, string outcome)
+    {
+        if (IsAudited(context.GetHttpContext()))
+        {
+            var caller = Caller.Of(context);
+            Called(logger, caller.Team, caller.Credential, context.Method, request?.ToString() ?? "", outcome);
+        }
+    }
 
     [LoggerMessage(EventId = 9001, EventName = "AdminAudit", Level = LogLevel.Information,
         Message = "Audit: team {Team} (credential {Credential}) called {Rpc} with {Request}: {Outcome}")]
@@ -48,62 +61,4 @@ public static partial class AdminAudit
     [LoggerMessage(EventId = 9003, EventName = "AdminAuditUnauthenticated", Level = LogLevel.Debug,
         Message = "Audit: {Rpc} refused without a valid key")]
     public static partial void RefusedUnauthenticated(ILogger logger, string rpc);
-}
-
-/// <summary>
-/// Writes the audit event of every admin RPC that passed authorization, and of every call in which an admin
-/// reached another team's data, with its outcome. It is the outermost interceptor, so the outcome is the
-/// status the caller got.
-/// </summary>
-public sealed class AdminAuditInterceptor(ILogger<AdminAuditInterceptor> logger) : Interceptor
-{
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        var outcome = nameof(StatusCode.Internal);
-        try
-        {
-            var response = await continuation(request, context);
-            outcome = "OK";
-            return response;
-        }
-        catch (RpcException e)
-        {
-            outcome = e.StatusCode + ": " + e.Status.Detail;
-            throw;
-        }
-        finally
-        {
-            Audit(context, request, outcome);
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        var outcome = nameof(StatusCode.Internal);
-        try
-        {
-            await continuation(request, responseStream, context);
-            outcome = "OK";
-        }
-        catch (RpcException e)
-        {
-            outcome = e.StatusCode + ": " + e.Status.Detail;
-            throw;
-        }
-        finally
-        {
-            Audit(context, request, outcome);
-        }
-    }
-
-    void Audit(ServerCallContext context, object? request, string outcome)
-    {
-        if (AdminAudit.IsAudited(context.GetHttpContext()))
-        {
-            var caller = Caller.Of(context);
-            AdminAudit.Called(logger, caller.Team, caller.Credential, context.Method, request?.ToString() ?? "", outcome);
-        }
-    }
 }

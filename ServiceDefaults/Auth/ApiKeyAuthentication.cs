@@ -1,24 +1,32 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Encodings.Web;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace Platform.ServiceDefaults.Auth;
 
+/// <summary>The outcome of reading a call's <c>authorization</c>: its caller, or why there is none.</summary>
+/// <param name="Failure">Null when no key was sent; else what was wrong with it (safe to show the caller).</param>
+public readonly record struct Authentication(PlatformPrincipal? Caller, string? Failure);
+
 /// <summary>
 /// The configured credentials, kept only as SHA-256 hashes of their keys (reloaded when configuration
-/// changes). A presented key is compared with every hash in constant time, so timing says nothing about
-/// which key is close; keys are never logged.
+/// changes); see <see cref="ApiKeyHash"/>. Each credential's principal is built once and shared by every
+/// call that presents its key: authentication allocates nothing per call.
 /// </summary>
+/// <remarks>
+/// Sharing is safe because nothing mutates a principal after authentication here (no claims
+/// transformation runs; <see cref="Caller"/> only reads it).
+/// </remarks>
 public sealed class ApiKeyStore
 {
-    sealed record Entry(string Credential, string Team, string[] Roles, byte[] Hash);
+    const string Bearer = "Bearer ";
+    static readonly Authentication NotBearer = new(null, "The authorization metadata must be one 'Bearer <key>'.");
+    static readonly Authentication UnknownKey = new(null, "The API key is not valid for this service.");
+
+    sealed record Entry(PlatformPrincipal Principal, byte[] Hash);
 
     volatile Entry[] entries;
-    volatile Entry? anonymous;
+    volatile PlatformPrincipal? anonymous;
 
     public ApiKeyStore(IOptionsMonitor<PlatformAuthOptions> options)
     {
@@ -26,66 +34,53 @@ public sealed class ApiKeyStore
         options.OnChange(settings => (entries, anonymous) = Build(settings));
     }
 
-    /// <summary>The caller a key belongs to; null when no credential has it.</summary>
-    public ClaimsPrincipal? Find(string key)
+    /// <summary>
+    /// The caller of <c>authorization: Bearer &lt;key&gt;</c>; without the header, the anonymous caller when
+    /// Auth:AllowAnonymous is on. A wrong key is refused even then.
+    /// </summary>
+    public Authentication Authenticate(StringValues authorization)
     {
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(key));
-        Entry? match = null;
-        foreach (var entry in entries)
+        if (authorization.Count == 0 || (authorization.Count == 1 && string.IsNullOrEmpty(authorization[0])))
         {
-            if (CryptographicOperations.FixedTimeEquals(presented, entry.Hash))
-            {
-                match = entry;
-            }
+            return new Authentication(anonymous, null);
         }
-        return match is null ? null : Principal(match);
+        var header = authorization.Count == 1 ? authorization[0].AsSpan() : default;
+        if (!header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase))
+        {
+            return NotBearer;
+        }
+        return ApiKeyHash.Find(header[Bearer.Length..].Trim(), entries, static e => e.Hash) is { } entry
+            ? new Authentication(entry.Principal, null)
+            : UnknownKey;
     }
 
-    /// <summary>The caller a request without a key acts as; null unless anonymous access is allowed.</summary>
-    public ClaimsPrincipal? Anonymous => anonymous is { } entry ? Principal(entry) : null;
-
-    static ClaimsPrincipal Principal(Entry entry) => new(new ClaimsIdentity(
-        [
-            new Claim(ClaimTypes.Name, entry.Team),
-            new Claim(Caller.CredentialClaim, entry.Credential),
-            .. entry.Roles.Select(role => new Claim(ClaimTypes.Role, role)),
-        ],
-        ApiKeyAuthenticationHandler.SchemeName));
-
-    static (Entry[], Entry?) Build(PlatformAuthOptions options) =>
+    static (Entry[], PlatformPrincipal?) Build(PlatformAuthOptions options) =>
     (
         options.Credentials.Select(c => new Entry(
-            c.Key,
-            c.Value.Team.Length > 0 ? c.Value.Team : c.Key,
-            c.Value.Roles.Count > 0 ? [.. c.Value.Roles] : [PlatformRoles.User],
-            SHA256.HashData(Encoding.UTF8.GetBytes(c.Value.Key)))).ToArray(),
-        options.AllowAnonymous ? new Entry("anonymous", options.AnonymousTeam, [.. options.EffectiveAnonymousRoles], []) : null
+            PlatformPrincipal.Of(c.Value.Team.Length > 0 ? c.Value.Team : c.Key, c.Key, c.Value.Roles.Count > 0 ? [.. c.Value.Roles] : [PlatformRoles.User]),
+            ApiKeyHash.Of(c.Value.Key))).ToArray(),
+        options.AllowAnonymous ? PlatformPrincipal.Of(options.AnonymousTeam, "anonymous", [.. options.EffectiveAnonymousRoles]) : null
     );
 }
 
-/// <summary>Authenticates <c>authorization: Bearer &lt;key&gt;</c> against <see cref="ApiKeyStore"/>.</summary>
-public sealed class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+/// <summary>An authenticated caller: the usual claims (name = team, credential, roles), and the <see cref="Caller"/> read from them once.</summary>
+public sealed class PlatformPrincipal : ClaimsPrincipal
 {
-    public const string SchemeName = "ApiKey";
-    const string Bearer = "Bearer ";
+    public const string AuthenticationType = "ApiKey";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
-    {
-        string? header = Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header))
-        {
-            return Task.FromResult(keys.Anonymous is { } anonymous ? Success(anonymous) : AuthenticateResult.NoResult());
-        }
-        if (!header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase))
-        {
-            return Task.FromResult(AuthenticateResult.Fail("The authorization metadata must be 'Bearer <key>'."));
-        }
-        return Task.FromResult(keys.Find(header[Bearer.Length..].Trim()) is { } caller
-            ? Success(caller)
-            : AuthenticateResult.Fail("The API key is not valid for this service."));
-    }
+    PlatformPrincipal(Caller caller, IReadOnlySet<string> roles, ClaimsIdentity identity) : base(identity) => (Caller, Roles) = (caller, roles);
 
-    AuthenticateResult Success(ClaimsPrincipal caller) => AuthenticateResult.Success(new AuthenticationTicket(caller, SchemeName));
+    public Caller Caller { get; }
+
+    public IReadOnlySet<string> Roles { get; }
+
+    public static PlatformPrincipal Of(string team, string credential, IReadOnlyCollection<string> roles) => new(
+        new Caller(team, credential, roles.Contains(PlatformRoles.Admin)),
+        roles.ToHashSet(StringComparer.Ordinal),
+        new ClaimsIdentity(
+        [
+            new Claim(ClaimTypes.Name, team),
+            new Claim(Caller.CredentialClaim, credential),
+            .. roles.Select(role => new Claim(ClaimTypes.Role, role)),
+        ], AuthenticationType));
 }

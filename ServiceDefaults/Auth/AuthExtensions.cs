@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -19,14 +18,17 @@ public static partial class AuthExtensions
         builder.Services.AddOptions<PlatformAuthOptions>().BindConfiguration(PlatformAuthOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<PlatformAuthOptions>, PlatformAuthOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyStore>();
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        builder.Services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
-        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, PlatformAuthorizationResultHandler>();
+        builder.Services.AddSingleton<AuthRefusals>();
         builder.Services.AddHostedService<AnonymousAccessWarning>();
+        // PlatformAuthMiddleware enforces the [Authorize] metadata (MapDefaultEndpoints adds it), not ASP.NET Core's
+        // authorization middleware, which the endpoint middleware would otherwise insist on.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(routing => routing.SuppressCheckForUnhandledSecurityMetadata = true);
         return builder;
     }
+
+    /// <summary>Adds <see cref="PlatformAuthMiddleware"/> after routing, when the service called <see cref="AddPlatformAuth{TBuilder}"/>.</summary>
+    public static IApplicationBuilder UsePlatformAuth(this IApplicationBuilder app) =>
+        app.ApplicationServices.GetService<ApiKeyStore>() is null ? app : app.UseMiddleware<PlatformAuthMiddleware>();
 
     /// <summary>Says at start-up, loudly, when calls without a key are let in.</summary>
     sealed partial class AnonymousAccessWarning(IOptions<PlatformAuthOptions> options, ILogger<AnonymousAccessWarning> logger) : IHostedService

@@ -4,10 +4,6 @@ using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Code = Google.Rpc.Code;
 using ErrorInfo = Google.Rpc.ErrorInfo;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Authorization.Infrastructure;
-using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -15,59 +11,43 @@ namespace Platform.ServiceDefaults.Auth;
 
 /// <summary>
 /// Answers a refused call in the caller's own protocol, saying what to fix: gRPC callers get
-/// UNAUTHENTICATED or PERMISSION_DENIED with a message and ErrorInfo (ASP.NET Core's default would be a
-/// bare HTTP 401/403, which gRPC clients report as "Bad gRPC response"); HTTP/JSON callers get 401/403
-/// with a google.rpc.Status-shaped JSON body, as JSON transcoding answers every other error.
+/// UNAUTHENTICATED or PERMISSION_DENIED with a message and ErrorInfo (a bare HTTP 401/403 would read as
+/// "Bad gRPC response" to gRPC clients); HTTP/JSON callers get 401/403 with a google.rpc.Status-shaped JSON
+/// body, as JSON transcoding answers every other error. A refused admin RPC is audited.
 /// </summary>
-public sealed class PlatformAuthorizationResultHandler(ILogger<PlatformAuthorizationResultHandler> logger) : IAuthorizationMiddlewareResultHandler
+public sealed class AuthRefusals(ILogger<AuthRefusals> logger)
 {
-    readonly AuthorizationMiddlewareResultHandler allowed = new();
-
     /// <summary>google.rpc.Status in its JSON form, the shape JSON transcoding gives every other error.</summary>
     static readonly JsonFormatter StatusJson = new(JsonFormatter.Settings.Default.WithTypeRegistry(TypeRegistry.FromMessages(ErrorInfo.Descriptor)));
 
-    public async Task HandleAsync(RequestDelegate next, HttpContext http, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+    /// <param name="failure">Null when no key was sent; else what was wrong with the key.</param>
+    public Task UnauthenticatedAsync(HttpContext http, string? failure)
     {
-        if (result.Succeeded)
-        {
-            await allowed.HandleAsync(next, http, policy, result);
-            return;
-        }
-
-        var user = http.User.Identity?.IsAuthenticated == true ? Caller.Of(http.User) : null;
-        Google.Rpc.Status status;
-        if (result.Challenged || user is null)
-        {
-            // The handler keeps its result for the request, so this does not check the key again.
-            var failure = (await http.AuthenticateAsync()).Failure?.Message;
-            status = new Google.Rpc.Status
-            {
-                Code = (int)Code.Unauthenticated,
-                Message = (failure ?? "No API key was sent.") + " Send your team's key as 'authorization: Bearer <key>'.",
-                Details = { Any.Pack(new ErrorInfo { Reason = failure is null ? "API_KEY_MISSING" : "API_KEY_INVALID", Domain = GrpcErrors.Domain }) },
-            };
-        }
-        else
-        {
-            var roles = result.AuthorizationFailure?.FailedRequirements.OfType<RolesAuthorizationRequirement>()
-                .SelectMany(r => r.AllowedRoles).Distinct().ToList() ?? [];
-            var role = string.Join(" or ", roles);
-            status = Caller.PermissionDeniedStatus($"Team '{user.Team}' (credential '{user.Credential}') lacks the role this call needs: {role}.", role);
-        }
-
         if (AdminAudit.IsAdminRpc(http))
         {
-            if (user is null)
-            {
-                AdminAudit.RefusedUnauthenticated(logger, http.Request.Path);
-            }
-            else
-            {
-                AdminAudit.Refused(logger, user.Team, user.Credential, http.Request.Path, ((Code)status.Code).ToString());
-            }
+            AdminAudit.RefusedUnauthenticated(logger, http.Request.Path);
         }
-        await (IsGrpc(http.Request) ? WriteGrpcAsync(http.Response, status) : WriteJsonAsync(http.Response, status));
+        return WriteAsync(http, new Google.Rpc.Status
+        {
+            Code = (int)Code.Unauthenticated,
+            Message = (failure ?? "No API key was sent.") + " Send your team's key as 'authorization: Bearer <key>'.",
+            Details = { Any.Pack(new ErrorInfo { Reason = failure is null ? "API_KEY_MISSING" : "API_KEY_INVALID", Domain = GrpcErrors.Domain }) },
+        });
     }
+
+    /// <param name="role">The role (or roles, "a or b") the call needs.</param>
+    public Task ForbiddenAsync(HttpContext http, Caller caller, string role)
+    {
+        var status = Caller.PermissionDeniedStatus($"Team '{caller.Team}' (credential '{caller.Credential}') lacks the role this call needs: {role}.", role);
+        if (AdminAudit.IsAdminRpc(http))
+        {
+            AdminAudit.Refused(logger, caller.Team, caller.Credential, http.Request.Path, ((Code)status.Code).ToString());
+        }
+        return WriteAsync(http, status);
+    }
+
+    static Task WriteAsync(HttpContext http, Google.Rpc.Status status) =>
+        IsGrpc(http.Request) ? WriteGrpcAsync(http.Response, status) : WriteJsonAsync(http.Response, status);
 
     static bool IsGrpc(HttpRequest request) =>
         request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;

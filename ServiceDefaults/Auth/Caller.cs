@@ -17,10 +17,8 @@ public sealed record Caller(string Team, string Credential, bool IsAdmin)
 
     public static Caller Of(ServerCallContext context) => Of(context.GetHttpContext().User);
 
-    public static Caller Of(ClaimsPrincipal user) => new(
-        user.Identity?.Name ?? throw new InvalidOperationException("The call is not authenticated; is AddPlatformAuth missing?"),
-        user.FindFirst(CredentialClaim)?.Value ?? "",
-        user.IsInRole(PlatformRoles.Admin));
+    public static Caller Of(ClaimsPrincipal user) =>
+        (user as PlatformPrincipal)?.Caller ?? throw new InvalidOperationException("The call is not authenticated; is AddPlatformAuth missing?");
 
     /// <summary>A name (cache namespace, rate-limit key, queue tenant) as stored for this caller's team.</summary>
     public string Scope(string name) => Scope(Team, name);

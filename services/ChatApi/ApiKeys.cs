@@ -1,18 +1,20 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Auth;
 
 namespace Platform.ChatApi;
 
 /// <summary>
 /// Callers' API keys from <c>Chat:ApiKeys</c> ("name=key;name=key"). With none configured the API is
 /// anonymous (development) and limits apply per client address. Keys are kept only as SHA-256 hashes and
-/// compared in constant time; neither keys nor hashes are ever logged.
+/// compared in constant time (<see cref="ApiKeyHash"/>); neither keys nor hashes are ever logged.
 /// </summary>
 public sealed partial class ApiKeys
 {
     readonly IOptionsMonitor<ChatGatewayOptions> options;
-    volatile IReadOnlyList<(string Name, byte[] Hash)> keys;
+    /// <summary>A configured key: its hash, and the rate-limit identity it gives ("key:" + name, built once).</summary>
+    sealed record Key(string Identity, byte[] Hash);
+
+    volatile IReadOnlyList<Key> keys;
 
     public ApiKeys(IOptionsMonitor<ChatGatewayOptions> options, ILogger<ApiKeys> logger)
     {
@@ -43,24 +45,14 @@ public sealed partial class ApiKeys
         {
             return null;
         }
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(authorization["Bearer ".Length..].Trim()));
-        string? match = null;
-        foreach (var (name, hash) in keys)
-        {
-            // Every key is compared, each in constant time, so timing says nothing about which one is close.
-            if (CryptographicOperations.FixedTimeEquals(presented, hash))
-            {
-                match = name;
-            }
-        }
-        return match is null ? null : "key:" + match;
+        return ApiKeyHash.Find(authorization.AsSpan("Bearer ".Length).Trim(), keys, static k => k.Hash)?.Identity;
     }
 
-    static IReadOnlyList<(string, byte[])> Parse(string? configured) =>
+    static IReadOnlyList<Key> Parse(string? configured) =>
         (configured ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(pair => pair.Split('=', 2, StringSplitOptions.TrimEntries))
             .Where(pair => pair is [{ Length: > 0 }, { Length: > 0 }])
-            .Select(pair => (pair[0], SHA256.HashData(Encoding.UTF8.GetBytes(pair[1]))))
+            .Select(pair => new Key("key:" + pair[0], ApiKeyHash.Of(pair[1])))
             .ToList();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No API keys configured (Chat:ApiKeys): the chat API is anonymous and limited per client address. Configure keys for production.")]
