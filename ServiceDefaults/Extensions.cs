@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Health;
 
 namespace Microsoft.Extensions.Hosting;
@@ -45,6 +46,7 @@ public static class Extensions
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ScalingInfoSource>();
+        builder.Services.AddSingleton<DiagnosticsService>(); // one instance for every call, as the services' own
 
         // Every service serves gRPC: rich errors for Redis outages, grpc.health.v1 (mirroring the
         // ASP.NET Core health checks) and server reflection, so grpcurl works without .proto files.
@@ -52,12 +54,14 @@ public static class Extensions
         // (through the same interceptors); the services listen for it on their HTTP/1.1 "json" endpoint.
         // An error's JSON body is its google.rpc.Status: the transcoder must know the detail types
         // (GrpcErrors uses those of google/rpc/error_details.proto), or it fails writing them.
+        builder.Services.AddSingleton<PlatformCallInterceptor>(); // one instance, not one per call
         builder.Services.AddGrpc(options =>
         {
-            // The audit trail first, so it sees the status the caller gets (it does nothing without AddPlatformAuth).
-            options.Interceptors.Add<Platform.ServiceDefaults.Auth.AdminAuditInterceptor>();
-            options.Interceptors.Add<DependencyFailureInterceptor>();
+            options.Interceptors.Add<PlatformCallInterceptor>();
             options.EnableDetailedErrors = builder.Environment.IsDevelopment();
+            // Calls of unknown services and methods are answered by UnknownRpcs: grpc-dotnet's own catch-all
+            // routes for them make routing capture route values on every call.
+            options.IgnoreUnknownServices = true;
         }).AddJsonTranscoding(options => options.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor));
         // A request that is not a valid message is INVALID_ARGUMENT, not UNKNOWN (see MalformedRequests).
         builder.Services.AddStrictRequestParsing();
@@ -74,7 +78,8 @@ public static class Extensions
     /// </summary>
     public static TBuilder AddPlatformRedis<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true, options =>
+        // Tracing: RedisScript's spans (see there), not the instrumentation's profiling of every command.
+        builder.AddRedisClient("redis", settings => (settings.DisableHealthChecks, settings.DisableTracing) = (true, true), options =>
         {
             options.AbortOnConnectFail = false;
             // While disconnected, fail a command at once instead of queueing it until its timeout: every caller then
@@ -154,6 +159,9 @@ public static class Extensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        // Credentials and roles on every call (services that called AddPlatformAuth).
+        app.UsePlatformAuth();
+        app.UseMiddleware<UnknownRpcs>();
         // JSON bodies over what the RPC accepts: 413, not a reset connection or a 400 (see JsonBodyLimit).
         app.UseMiddleware<JsonBodyLimit>();
         // /health: every check (Redis included) — ready to serve. /alive: the process itself.
@@ -185,6 +193,17 @@ public static class Extensions
         });
     }
 
+    /// <summary>
+    /// Head sampling. The standard OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG win when set (the SDK reads
+    /// them); otherwise Development keeps every trace and other environments keep
+    /// <see cref="PlatformTelemetry.ProductionTraceRatio"/> of them, whole: a span tree per request costs more
+    /// than the request itself on the hot paths (docs/PERFORMANCE.md).
+    /// </summary>
+    static TracerProviderBuilder SetDefaultSampler<TBuilder>(this TracerProviderBuilder tracing, TBuilder builder) where TBuilder : IHostApplicationBuilder =>
+        !string.IsNullOrEmpty(builder.Configuration["OTEL_TRACES_SAMPLER"]) ? tracing
+        : builder.Environment.IsDevelopment() ? tracing.SetSampler(new ParentBasedSampler(new AlwaysOnSampler()))
+        : tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(PlatformTelemetry.ProductionTraceRatio)));
+
     static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Logging.AddOpenTelemetry(logging =>
@@ -207,7 +226,7 @@ public static class Extensions
                     options.Filter = context => !IsProbe(context.Request.Path))
                 .AddGrpcClientInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddProcessor(new HealthProbeSpanFilter()));
+                .SetDefaultSampler(builder));
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

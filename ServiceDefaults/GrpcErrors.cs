@@ -83,13 +83,16 @@ public sealed partial class RequestValidator
 {
     public const string NameRule = "required; 1-64 characters [A-Za-z0-9_.-]";
 
-    readonly List<BadRequest.Types.FieldViolation> violations = [];
+    /// <summary>Created at the first violation: a valid request (nearly every one) costs one small object.</summary>
+    List<BadRequest.Types.FieldViolation>? violations;
 
+    /// <remarks>Validation runs on every call: build a description that needs formatting only when
+    /// <paramref name="valid"/> is false (as <see cref="CheckRequiredBytes"/> does).</remarks>
     public RequestValidator Check(bool valid, string field, string description)
     {
         if (!valid)
         {
-            violations.Add(new BadRequest.Types.FieldViolation { Field = field, Description = description });
+            (violations ??= []).Add(new BadRequest.Types.FieldViolation { Field = field, Description = description });
         }
         return this;
     }
@@ -99,11 +102,11 @@ public sealed partial class RequestValidator
 
     /// <summary>A required string of at most <paramref name="maxBytes"/> bytes of UTF-8.</summary>
     public RequestValidator CheckRequiredBytes(string value, string field, int maxBytes) =>
-        Check(value.Length > 0 && Encoding.UTF8.GetByteCount(value) <= maxBytes, field, $"required; at most {maxBytes} bytes");
+        value.Length > 0 && Encoding.UTF8.GetByteCount(value) <= maxBytes ? this : Check(false, field, $"required; at most {maxBytes} bytes");
 
     public void ThrowIfInvalid()
     {
-        if (violations.Count > 0)
+        if (violations is { Count: > 0 })
         {
             throw GrpcErrors.InvalidArgument(violations);
         }

@@ -15,15 +15,15 @@ public sealed class JsonBodyLimit(RequestDelegate next, IOptions<GrpcServiceOpti
 {
     readonly long limit = (grpc.Value.MaxReceiveMessageSize ?? 4 * 1024 * 1024) * 4L / 3 + 1024 * 1024;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is null
+        || context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true
+        || context.Features.Get<IHttpMaxRequestBodySizeFeature>() is not { IsReadOnly: false } bodyLimit
+            ? next(context) // not JSON: straight through, without a frame of its own
+            : LimitAsync(context, bodyLimit);
+
+    async Task LimitAsync(HttpContext context, IHttpMaxRequestBodySizeFeature bodyLimit)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is null
-            || context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true
-            || context.Features.Get<IHttpMaxRequestBodySizeFeature>() is not { IsReadOnly: false } bodyLimit)
-        {
-            await next(context);
-            return;
-        }
         // Refused before anything is read: Kestrel then drains the body (up to its own limit), so the client
         // reads this answer instead of a reset connection.
         if (context.Request.ContentLength > limit)

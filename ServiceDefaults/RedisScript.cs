@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
@@ -17,11 +18,15 @@ public sealed class RedisScript
 {
     readonly string text;
     readonly byte[] sha1;
+    readonly string spanName;
+    readonly string fileName;
 
-    RedisScript(string text)
+    RedisScript(string fileName, string text)
     {
         this.text = text;
+        this.fileName = fileName;
         sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(text));
+        spanName = "EVALSHA " + fileName;
     }
 
     /// <summary>Loads <paramref name="fileName"/> embedded in <paramref name="assembly"/> (any folder).</summary>
@@ -30,11 +35,12 @@ public sealed class RedisScript
         var resource = assembly.GetManifestResourceNames().SingleOrDefault(n => n.EndsWith("." + fileName, StringComparison.Ordinal))
             ?? throw new InvalidOperationException($"Embedded script '{fileName}' not found in {assembly.GetName().Name}.");
         using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
-        return new RedisScript(reader.ReadToEnd());
+        return new RedisScript(fileName, reader.ReadToEnd());
     }
 
     public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
     {
+        using var span = StartSpan();
         try
         {
             return await database.ScriptEvaluateAsync(sha1, keys, values);
@@ -44,5 +50,31 @@ public sealed class RedisScript
             // EVAL runs the script and makes the server remember it for the next EVALSHA.
             return await database.ScriptEvaluateAsync(text, keys, values);
         }
+        catch (Exception e) when (span is not null)
+        {
+            span.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A client span for this script call, only inside a sampled request (never a trace of its own): Redis
+    /// tracing keeps no state beyond the span, where profiling every command kept each request's commands
+    /// in memory until a periodic flush, sampled or not.
+    /// </summary>
+    Activity? StartSpan()
+    {
+        if (Activity.Current is not { Recorded: true })
+        {
+            return null;
+        }
+        var span = PlatformTelemetry.Source.StartActivity(spanName, ActivityKind.Client);
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag("db.system.name", "redis");
+            span.SetTag("db.operation.name", "EVALSHA");
+            span.SetTag("db.query.summary", fileName);
+        }
+        return span;
     }
 }

@@ -23,6 +23,9 @@ public static class Extensions
         builder.Services.AddSingleton<JobStore>();
         builder.Services.AddSingleton<LeaseStore>();
         builder.Services.AddSingleton<QueueAdmin>();
+        // gRPC service classes are stateless: one instance serves every call (grpc-dotnet otherwise builds one per call).
+        builder.Services.AddSingleton<Grpc.AudioQueueService>();
+        builder.Services.AddSingleton<Grpc.AudioWorkerService>();
         builder.Services.AddHostedService<QueueHousekeeping>();
         builder.Services.AddHealthChecks().AddCheck<QueueBacklogHealthCheck>("queue-backlog");
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Auth;
 using StackExchange.Redis;
 
 namespace Platform.Cache;
@@ -13,10 +14,14 @@ public sealed class CacheStats
 {
     public const string MeterName = PlatformTelemetry.MeterPrefix + "cache";
 
-    sealed class Counts
+    /// <summary>A namespace's counts, and its metric tag (built once: recording a metric allocates nothing).</summary>
+    sealed class Counts(string ns)
     {
         public long Hits, Misses, Fills, LeaseWaits, L1Hits;
+        public readonly KeyValuePair<string, object?> Team = TeamTag(ns);
     }
+
+    static readonly KeyValuePair<string, object?> L1 = new("level", "l1"), L2 = new("level", "l2"), Stale = new("level", "stale");
 
     readonly ConcurrentDictionary<string, Counts> pending = new();
     readonly ConcurrentDictionary<string, NamespaceStats> lastKnown = new();
@@ -30,13 +35,21 @@ public sealed class CacheStats
         fills = meter.CreateCounter<long>("platform.cache.fills", "{fill}", "Values stored by single-flight Fill.");
         leaseWaits = meter.CreateCounter<long>("platform.cache.lease_waits", "{lookup}", "Lookups that waited for another caller's Fill.");
         evictions = meter.CreateCounter<long>("platform.cache.evictions", "{entry}", "Entries found expired when the namespace index was swept.");
-        meter.CreateObservableGauge("platform.cache.keys", () => lastKnown.Select(s => new Measurement<long>(s.Value.Keys, Tag(s.Key))), "{entry}", "Live entries per namespace (as of the last stats sweep).");
-        meter.CreateObservableGauge("platform.cache.bytes", () => lastKnown.Select(s => new Measurement<long>(s.Value.Bytes, Tag(s.Key))), "By", "Bytes of live values per namespace (as of the last stats sweep).");
+        meter.CreateObservableGauge("platform.cache.keys", () => ByTeam(s => s.Keys), "{entry}", "Live entries per team (as of the last stats sweep).");
+        meter.CreateObservableGauge("platform.cache.bytes", () => ByTeam(s => s.Bytes), "By", "Bytes of live values per team (as of the last stats sweep).");
     }
 
-    static KeyValuePair<string, object?> Tag(string ns) => new("namespace", ns);
+    /// <summary>
+    /// Metrics are tagged with the caller's team (configured credentials: a bounded set), never the namespace:
+    /// callers choose namespaces, and each new tag value is a new time series in every metrics backend.
+    /// GetStats answers per namespace.
+    /// </summary>
+    static KeyValuePair<string, object?> TeamTag(string ns) => new("team", Caller.Unscope(ns).Team);
 
-    Counts For(string ns) => pending.GetOrAdd(ns, _ => new Counts());
+    IEnumerable<Measurement<long>> ByTeam(Func<NamespaceStats, long> value) =>
+        lastKnown.GroupBy(s => Caller.Unscope(s.Key).Team).Select(team => new Measurement<long>(team.Sum(s => value(s.Value)), new KeyValuePair<string, object?>("team", team.Key)));
+
+    Counts For(string ns) => pending.GetOrAdd(ns, static ns => new Counts(ns));
 
     public void Hit(string ns, string level)
     {
@@ -46,25 +59,28 @@ public sealed class CacheStats
         {
             Interlocked.Increment(ref counts.L1Hits);
         }
-        hits.Add(1, Tag(ns), new KeyValuePair<string, object?>("level", level));
+        hits.Add(1, counts.Team, level switch { "l1" => L1, "l2" => L2, _ => Stale });
     }
 
     public void Miss(string ns)
     {
-        Interlocked.Increment(ref For(ns).Misses);
-        misses.Add(1, Tag(ns));
+        var counts = For(ns);
+        Interlocked.Increment(ref counts.Misses);
+        misses.Add(1, counts.Team);
     }
 
     public void Fill(string ns)
     {
-        Interlocked.Increment(ref For(ns).Fills);
-        fills.Add(1, Tag(ns));
+        var counts = For(ns);
+        Interlocked.Increment(ref counts.Fills);
+        fills.Add(1, counts.Team);
     }
 
     public void LeaseWait(string ns)
     {
-        Interlocked.Increment(ref For(ns).LeaseWaits);
-        leaseWaits.Add(1, Tag(ns));
+        var counts = For(ns);
+        Interlocked.Increment(ref counts.LeaseWaits);
+        leaseWaits.Add(1, counts.Team);
     }
 
     /// <summary>Folds this replica's counts for <paramref name="ns"/> into Redis and returns the totals.</summary>
@@ -72,7 +88,7 @@ public sealed class CacheStats
     {
         // Each field is read and zeroed in one step, so increments racing with the flush are never lost.
         var live = For(ns);
-        var counts = new Counts
+        var counts = new Counts(ns)
         {
             Hits = Interlocked.Exchange(ref live.Hits, 0),
             Misses = Interlocked.Exchange(ref live.Misses, 0),
@@ -87,7 +103,7 @@ public sealed class CacheStats
             lastKnown[ns] = totals;
             if (before is not null && totals.Evictions > before.Evictions)
             {
-                evictions.Add(totals.Evictions - before.Evictions, Tag(ns));
+                evictions.Add(totals.Evictions - before.Evictions, TeamTag(ns));
             }
             return totals;
         }

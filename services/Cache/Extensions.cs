@@ -20,6 +20,8 @@ public static class Extensions
         builder.Services.AddSingleton<CacheStats>();
         builder.Services.AddHostedService<CacheStatsFlusher>();
         builder.Services.AddSingleton<SharedCache>();
+        // gRPC service classes are stateless: one instance serves every call (grpc-dotnet otherwise builds one per call).
+        builder.Services.AddSingleton<Grpc.CacheService>();
         builder.Services.AddSingleton(services => new ScalingSettings(() =>
         {
             var options = services.GetRequiredService<IOptionsMonitor<CacheOptions>>().CurrentValue;

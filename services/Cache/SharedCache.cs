@@ -168,9 +168,13 @@ public sealed class SharedCache(
     public Task<NamespaceStats> GetStatsAsync(string ns) => stats.FlushAsync(store, ns);
 
     /// <summary>The entry, unless one of its tags was invalidated after it was stored (then it is removed).</summary>
-    async Task<StoredEntry?> ValidAsync(string ns, string key, StoredEntry? entry)
+    /// <remarks>An entry without tags is valid as read, without a frame of its own (most reads).</remarks>
+    Task<StoredEntry?> ValidAsync(string ns, string key, StoredEntry? entry) =>
+        entry is not { Tags.Length: > 0 } ? Task.FromResult(entry) : ValidTaggedAsync(ns, key, entry);
+
+    async Task<StoredEntry?> ValidTaggedAsync(string ns, string key, StoredEntry entry)
     {
-        if (entry is null || await store.TagsStillValidAsync(ns, entry))
+        if (await store.TagsStillValidAsync(ns, entry))
         {
             return entry;
         }

@@ -71,6 +71,8 @@ public static class Extensions
         builder.Services.AddChatClient(CreateModel)
             .UseOpenTelemetry(sourceName: Platform.ServiceDefaults.PlatformTelemetry.ActivitySourceName);
         builder.Services.AddSingleton<ChatPipeline>();
+        // gRPC service class is stateless: one instance serves every call (grpc-dotnet otherwise builds one per call).
+        builder.Services.AddSingleton<Grpc.ChatService>();
         builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<Voice.VoiceMessages>();
         // Created at start-up so the "anonymous" warning appears when the service starts.

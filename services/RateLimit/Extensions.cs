@@ -24,6 +24,9 @@ public static class Extensions
         builder.Services.AddSingleton<LocalFallbackLimiter>();
         builder.Services.AddSingleton<RateLimitMetrics>();
         builder.Services.AddSingleton<RateLimitDecider>();
+        // gRPC service classes are stateless: one instance serves every call (grpc-dotnet otherwise builds one per call).
+        builder.Services.AddSingleton<Grpc.RateLimiterService>();
+        builder.Services.AddSingleton<EnvoyRateLimitService>();
         // Created at start-up, so an invalid Envoy configuration stops the service before it serves.
         builder.Services.AddActivatedSingleton<EnvoyConfigStore>();
         builder.Services.AddSingleton(services => new ScalingSettings(() =>

@@ -22,58 +22,82 @@ public sealed partial class RateLimitDecider(
 {
     public async Task<Decisions> DecideAsync(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
     {
-        using var activity = RateLimitMetrics.Tracing.StartActivity("ratelimit.decide");
-        activity?.SetTag("ratelimit.policy", checks[0].PolicyName);
-        activity?.SetTag("ratelimit.checks", checks.Count);
-
-        var results = new Decision[checks.Count];
-        var pending = new List<int>(checks.Count);
-        for (var i = 0; i < checks.Count; i++)
-        {
-            // All-or-nothing needs every key decided together in Redis, so the cache only answers alone.
-            if (!allOrNothing && overLimit.TryGet(checks[i], out results[i]))
-            {
-                metrics.LocalCacheHit(checks[i].PolicyName);
-                continue;
-            }
-            pending.Add(i);
-        }
-
-        if (pending.Count > 0)
-        {
-            var fromRedis = await DecideInRedisAsync(pending.Select(i => checks[i]).ToList(), allOrNothing);
-            for (var j = 0; j < pending.Count; j++)
-            {
-                results[pending[j]] = fromRedis[j];
-                overLimit.Remember(checks[pending[j]], fromRedis[j]);
-            }
-        }
-
-        for (var i = 0; i < checks.Count; i++)
-        {
-            metrics.Decided(checks[i].PolicyName, results[i]);
-        }
-        var allowed = results.All(r => r.Allowed);
-        activity?.SetTag("ratelimit.allowed", allowed);
-        return new Decisions(allowed, results);
-    }
-
-    async Task<Decision[]> DecideInRedisAsync(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
-    {
-        if (redis.IsConnected)
+        // All-or-nothing needs every key decided together in Redis, so the cache only answers alone.
+        // Usually it answers none of them, and the checks go to Redis as they came.
+        var fromCache = allOrNothing ? null : FromOverLimitCache(checks);
+        var toRedis = fromCache is { Pending: var pending } ? Pick(checks, pending) : checks;
+        Decision[]? fromRedis = null;
+        if (toRedis.Count > 0 && redis.IsConnected)
         {
             var started = time.GetTimestamp();
             try
             {
-                var decisions = await redisLimiter.DecideAsync(checks, allOrNothing);
+                fromRedis = (await redisLimiter.DecideAsync(toRedis, allOrNothing)).Results;
                 metrics.RedisRoundTrip(time.GetElapsedTime(started));
-                return decisions.Results;
             }
             catch (Exception e) when (RedisFailures.IsUnavailable(e))
             {
-                LogDegraded(checks[0].PolicyName, e.Message);
+                LogDegraded(toRedis[0].PolicyName, e.Message);
             }
         }
+        fromRedis ??= toRedis.Count > 0 ? DecideWithoutRedis(toRedis, allOrNothing) : [];
+
+        var results = fromRedis;
+        if (fromCache is { } cached)
+        {
+            results = cached.Results;
+            for (var j = 0; j < cached.Pending.Length; j++)
+            {
+                results[cached.Pending[j]] = fromRedis[j];
+            }
+        }
+        var allowed = true;
+        for (var i = 0; i < checks.Count; i++)
+        {
+            overLimit.Remember(checks[i], results[i]);
+            metrics.Decided(checks[i].PolicyName, results[i]);
+            allowed &= results[i].Allowed;
+        }
+        RateLimitMetrics.Tag(Activity.Current, checks, allowed);
+        return new Decisions(allowed, results);
+    }
+
+    /// <remarks>A loop, not a lambda: a lambda capturing <paramref name="checks"/> would cost every call a closure.</remarks>
+    static LimitCheck[] Pick(IReadOnlyList<LimitCheck> checks, int[] indices)
+    {
+        var picked = new LimitCheck[indices.Length];
+        for (var j = 0; j < indices.Length; j++)
+        {
+            picked[j] = checks[indices[j]];
+        }
+        return picked;
+    }
+
+    /// <returns>Null when the over-limit cache answers none of the checks; else its answers, and the checks left for Redis.</returns>
+    (Decision[] Results, int[] Pending)? FromOverLimitCache(IReadOnlyList<LimitCheck> checks)
+    {
+        Decision[]? results = null;
+        List<int>? pending = null;
+        for (var i = 0; i < checks.Count; i++)
+        {
+            if (overLimit.TryGet(checks[i], out var decision))
+            {
+                metrics.LocalCacheHit(checks[i].PolicyName);
+                results ??= new Decision[checks.Count];
+                results[i] = decision;
+                pending ??= [.. Enumerable.Range(0, i)];
+            }
+            else
+            {
+                pending?.Add(i);
+            }
+        }
+        return results is null ? null : (results, pending!.ToArray());
+    }
+
+    /// <summary>Each policy's FailureMode decides, and the decisions are marked degraded.</summary>
+    Decision[] DecideWithoutRedis(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
+    {
         var fallback = checks.Select(Fallback).ToArray();
         degraded.Record(fallback.Length);
         if (allOrNothing && fallback.Any(d => !d.Allowed))

@@ -24,18 +24,29 @@ public sealed class RateLimitMetrics
             "Time of one Redis round trip deciding a Check or CheckMany.");
     }
 
+    static readonly object True = true, False = false;
+
     public void Decided(string policy, Decision decision)
     {
         var outcome = decision.Allowed ? (decision.OverLimit ? "shadow_denied" : "allowed") : "denied";
         decisions.Add(1,
             new KeyValuePair<string, object?>("policy", policy),
             new KeyValuePair<string, object?>("outcome", outcome),
-            new KeyValuePair<string, object?>("degraded", decision.Degraded));
+            new KeyValuePair<string, object?>("degraded", decision.Degraded ? True : False));
+    }
+
+    /// <summary>The decision on the request's span, when it is sampled (no tags are built otherwise).</summary>
+    public static void Tag(Activity? request, IReadOnlyList<LimitCheck> checks, bool allowed)
+    {
+        if (request is { IsAllDataRequested: true })
+        {
+            request.SetTag("ratelimit.policy", checks[0].PolicyName);
+            request.SetTag("ratelimit.checks", checks.Count);
+            request.SetTag("ratelimit.allowed", allowed ? True : False);
+        }
     }
 
     public void LocalCacheHit(string policy) => localCacheHits.Add(1, new KeyValuePair<string, object?>("policy", policy));
 
     public void RedisRoundTrip(TimeSpan elapsed) => redisDuration.Record(elapsed.TotalSeconds);
-
-    public static readonly ActivitySource Tracing = new(PlatformTelemetry.ActivitySourceName);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Platform.ServiceDefaults;
 using StackExchange.Redis;
 
@@ -33,18 +34,22 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
     /// false, as a script cannot span slots (see <see cref="FirstCheckInAnotherSlot"/>).
     /// </summary>
     /// <exception cref="ArgumentException">All or nothing over checks in several slots.</exception>
-    public async Task<Decisions> DecideAsync(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
+    public Task<Decisions> DecideAsync(IReadOnlyList<LimitCheck> checks, bool allOrNothing)
     {
-        var keys = checks.Select(c => StateKey(c.PolicyName, c.Key, c.Policy.Algorithm)).ToArray();
+        var keys = StateKeys(checks);
         if (FirstKeyInAnotherSlot(keys) is not { } other)
         {
-            return await DecideInOneScriptAsync(checks, keys, allOrNothing);
+            return DecideInOneScriptAsync(checks, keys, allOrNothing);
         }
         if (allOrNothing)
         {
             throw new ArgumentException($"All-or-nothing checks must share one hash slot; check {other} does not share check 0's.", nameof(checks));
         }
+        return DecideSlotBySlotAsync(checks, keys);
+    }
 
+    async Task<Decisions> DecideSlotBySlotAsync(IReadOnlyList<LimitCheck> checks, RedisKey[] keys)
+    {
         var bySlot = Enumerable.Range(0, checks.Count).GroupBy(i => redis.HashSlot(keys[i])).Select(g => g.ToArray()).ToList();
         var decided = await Task.WhenAll(bySlot.Select(indices =>
             DecideInOneScriptAsync(indices.Select(i => checks[i]).ToList(), indices.Select(i => keys[i]).ToArray(), allOrNothing: false)));
@@ -63,8 +68,17 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
     /// On a Redis Cluster, the index of the first check whose state lives in another hash slot than the
     /// first check's; null when one script decides them all (on a single server, always).
     /// </summary>
-    public int? FirstCheckInAnotherSlot(IReadOnlyList<LimitCheck> checks) =>
-        FirstKeyInAnotherSlot(checks.Select(c => StateKey(c.PolicyName, c.Key, c.Policy.Algorithm)).ToArray());
+    public int? FirstCheckInAnotherSlot(IReadOnlyList<LimitCheck> checks) => FirstKeyInAnotherSlot(StateKeys(checks));
+
+    static RedisKey[] StateKeys(IReadOnlyList<LimitCheck> checks)
+    {
+        var keys = new RedisKey[checks.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = StateKey(checks[i].PolicyName, checks[i].Key, checks[i].Policy.Algorithm);
+        }
+        return keys;
+    }
 
     int? FirstKeyInAnotherSlot(RedisKey[] keys)
     {
@@ -84,10 +98,38 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
         return null;
     }
 
+    /// <summary>
+    /// The arguments of a lone Check costing 1 (most calls) depend on the policy alone: built once per policy
+    /// (an edited policy is a new object) and shared, as the client only reads them.
+    /// </summary>
+    static readonly ConditionalWeakTable<RateLimitPolicy, RedisValue[]> SingleCheckArgs = new();
+
     async Task<Decisions> DecideInOneScriptAsync(IReadOnlyList<LimitCheck> checks, RedisKey[] keys, bool allOrNothing)
     {
+        var args = checks is [{ Cost: 1 } single] && clockOverride is null
+            ? SingleCheckArgs.GetValue(single.Policy, static policy => BuildArgs([new LimitCheck("", policy, "", 1)], RedisValue.EmptyString, false))
+            : BuildArgs(checks, Now(), allOrNothing);
+        var reply = (RedisResult[])(await Decide.EvaluateAsync(redis.GetDatabase(), keys, args))!;
+        var results = new Decision[checks.Count];
+        for (var i = 0; i < checks.Count; i++)
+        {
+            var r = 1 + i * 5;
+            results[i] = new Decision(
+                Allowed: (long)reply[r] == 1,
+                OverLimit: (long)reply[r + 4] == 1,
+                Limit: checks[i].Policy.Capacity,
+                Remaining: (uint)Math.Min((long)reply[r + 1], uint.MaxValue),
+                ResetAfter: FromMicros((long)reply[r + 2]),
+                RetryAfter: FromMicros((long)reply[r + 3]),
+                Degraded: false);
+        }
+        return new Decisions((long)reply[0] == 1, results);
+    }
+
+    static RedisValue[] BuildArgs(IReadOnlyList<LimitCheck> checks, RedisValue now, bool allOrNothing)
+    {
         var args = new RedisValue[2 + checks.Count * 6];
-        args[0] = Now();
+        args[0] = now;
         args[1] = allOrNothing ? 1 : 0;
         for (var i = 0; i < checks.Count; i++)
         {
@@ -106,22 +148,7 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider?
             args[a + 4] = checks[i].Cost;
             args[a + 5] = policy.Shadow ? 1 : 0;
         }
-
-        var reply = (RedisResult[])(await Decide.EvaluateAsync(redis.GetDatabase(), keys, args))!;
-        var results = new Decision[checks.Count];
-        for (var i = 0; i < checks.Count; i++)
-        {
-            var r = 1 + i * 5;
-            results[i] = new Decision(
-                Allowed: (long)reply[r] == 1,
-                OverLimit: (long)reply[r + 4] == 1,
-                Limit: checks[i].Policy.Capacity,
-                Remaining: (uint)Math.Min((long)reply[r + 1], uint.MaxValue),
-                ResetAfter: FromMicros((long)reply[r + 2]),
-                RetryAfter: FromMicros((long)reply[r + 3]),
-                Degraded: false);
-        }
-        return new Decisions((long)reply[0] == 1, results);
+        return args;
     }
 
     public async Task<LeaseGrant> AcquireAsync(string policyName, RateLimitPolicy policy, string key, TimeSpan leaseTtl)

@@ -123,9 +123,12 @@ public sealed class RateLimiterService(RateLimitDecider decider, RedisRateLimite
         ValidateTarget(request.Policy, request.Key, fieldPrefix).ThrowIfInvalid();
         var policy = FindPolicy(request.Policy, fieldPrefix, concurrency: false);
         var cost = request.HasCost ? request.Cost : 1;
-        new RequestValidator()
-            .Check(cost <= policy.Capacity, fieldPrefix + "cost", $"must not exceed {policy.Capacity}, the most policy '{request.Policy}' allows at once")
-            .ThrowIfInvalid();
+        if (cost > policy.Capacity)
+        {
+            new RequestValidator()
+                .Check(false, fieldPrefix + "cost", $"must not exceed {policy.Capacity}, the most policy '{request.Policy}' allows at once")
+                .ThrowIfInvalid();
+        }
         return new LimitCheck(request.Policy, policy, caller.Scope(request.Key), cost);
     }
 
@@ -170,13 +173,16 @@ public sealed class RateLimiterService(RateLimitDecider decider, RedisRateLimite
     static void ThrowMisconfigured(OptionsValidationException e) =>
         throw new RpcException(new Status(StatusCode.FailedPrecondition, "Rate-limit configuration is invalid: " + e.Message));
 
+    /// <summary>Shared by every response that waits for nothing (never mutated: responses are only serialized).</summary>
+    static readonly Duration Zero = Duration.FromTimeSpan(TimeSpan.Zero);
+
     static CheckResponse ToResponse(string policy, Decision decision) => new()
     {
         Allowed = decision.Allowed,
         Limit = decision.Limit,
         Remaining = decision.Remaining,
         ResetAfter = Duration.FromTimeSpan(decision.ResetAfter),
-        RetryAfter = Duration.FromTimeSpan(decision.RetryAfter),
+        RetryAfter = decision.RetryAfter == TimeSpan.Zero ? Zero : Duration.FromTimeSpan(decision.RetryAfter),
         Policy = policy,
         Degraded = decision.Degraded,
         OverLimit = decision.OverLimit,
