@@ -21,6 +21,7 @@ public sealed class DiagnosticsService(ScalingInfoSource scaling) : Diagnostics.
         return Pong.Result;
     }
 
+    [Admission.NeverShed] // what operators look at during an overload
     public override Task<ScalingInfo> GetScalingInfo(GetScalingInfoRequest request, ServerCallContext context) =>
         Task.FromResult(scaling.Describe());
 }
@@ -29,7 +30,7 @@ public sealed class DiagnosticsService(ScalingInfoSource scaling) : Diagnostics.
 public sealed record ScalingSettings(Func<IEnumerable<KeyValuePair<string, string>>> Describe);
 
 /// <summary>This replica's hardware and concurrency: the seed's hardware detection, shown to operators.</summary>
-public sealed class ScalingInfoSource(IHostEnvironment environment, IEnumerable<ScalingSettings> settings)
+public sealed class ScalingInfoSource(IHostEnvironment environment, IEnumerable<ScalingSettings> settings, Admission.AdmissionControl admission)
 {
     static readonly DateTime StartedAt = Process.GetCurrentProcess().StartTime.ToUniversalTime();
 
@@ -60,6 +61,17 @@ public sealed class ScalingInfoSource(IHostEnvironment environment, IEnumerable<
                 PeakWorkingSetBytes = (ulong)process.PeakWorkingSet64,
             },
         };
+        info.SaturationDelay = Duration.FromTimeSpan(admission.SaturationDelay);
+        info.Admission.AddRange(admission.Gates.OrderBy(g => g.Name, StringComparer.Ordinal).Select(g => new AdmissionClass
+        {
+            Name = g.Name,
+            Limit = (uint)g.Limit,
+            Floor = (uint)g.Floor,
+            Ceiling = (uint)g.Ceiling,
+            InFlight = (uint)g.InFlight,
+            Queued = (uint)g.Queued,
+            Refused = (ulong)g.Shed,
+        }));
         foreach (var (name, value) in settings.SelectMany(s => s.Describe()))
         {
             info.Concurrency[name] = value;

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Admission;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Health;
 
@@ -36,8 +37,14 @@ public static class Extensions
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag])
             .AddCheck<ErrorRateHealthCheck>("error-rate")
-            .AddCheck<DegradedDecisionsHealthCheck>("degraded-decisions");
+            .AddCheck<DegradedDecisionsHealthCheck>("degraded-decisions")
+            .AddCheck<AdmissionHealthCheck>("admission");
         builder.AddAlerts();
+        builder.AddAdmission();
+        builder.Services.AddSingleton<WarmUpCredential>();
+        builder.Services.AddSingleton<WarmUp>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<WarmUp>());
+        builder.Services.AddHealthChecks().AddCheck<WarmUp>("warm-up");
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -159,6 +166,8 @@ public static class Extensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        // Load shedding first: under overload a refusal must cost as little as possible.
+        app.UseMiddleware<AdmissionMiddleware>();
         // Credentials and roles on every call (services that called AddPlatformAuth).
         app.UsePlatformAuth();
         app.UseMiddleware<UnknownRpcs>();
@@ -176,6 +185,15 @@ public static class Extensions
     /// <summary>Health probes: kept out of traces and of the error-rate alert.</summary>
     public static bool IsProbe(PathString path) =>
         path.StartsWithSegments(HealthEndpointPath) || path.StartsWithSegments(AlivenessEndpointPath) || path.StartsWithSegments("/grpc.health.v1.Health");
+
+    /// <summary>Admission control (section Admission): the gates, the saturation probe that adapts their limits.</summary>
+    static void AddAdmission<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<AdmissionOptions>, AdmissionOptionsValidator>();
+        builder.Services.AddSingleton<AdmissionControl>();
+        builder.Services.AddHostedService<SaturationProbe>();
+    }
 
     /// <summary>Alert thresholds (section Alerts) as health: signals, and the background evaluation that logs transitions.</summary>
     static void AddAlerts<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder

@@ -28,10 +28,12 @@ public sealed class ApiKeyStore
     volatile Entry[] entries;
     volatile PlatformPrincipal? anonymous;
 
-    public ApiKeyStore(IOptionsMonitor<PlatformAuthOptions> options)
+    public ApiKeyStore(IOptionsMonitor<PlatformAuthOptions> options, WarmUpCredential warmUp)
     {
-        (entries, anonymous) = Build(options.CurrentValue);
-        options.OnChange(settings => (entries, anonymous) = Build(settings));
+        // The process's own warm-up calls (never an admin: they touch only their own team's data).
+        var warmUpEntry = new Entry(PlatformPrincipal.Of(WarmUpCredential.Team, "warm-up", [PlatformRoles.User, PlatformRoles.Worker]), ApiKeyHash.Of(warmUp.Key));
+        (entries, anonymous) = Build(options.CurrentValue, warmUpEntry);
+        options.OnChange(settings => (entries, anonymous) = Build(settings, warmUpEntry));
     }
 
     /// <summary>
@@ -54,11 +56,11 @@ public sealed class ApiKeyStore
             : UnknownKey;
     }
 
-    static (Entry[], PlatformPrincipal?) Build(PlatformAuthOptions options) =>
+    static (Entry[], PlatformPrincipal?) Build(PlatformAuthOptions options, Entry warmUp) =>
     (
-        options.Credentials.Select(c => new Entry(
+        [.. options.Credentials.Select(c => new Entry(
             PlatformPrincipal.Of(c.Value.Team.Length > 0 ? c.Value.Team : c.Key, c.Key, c.Value.Roles.Count > 0 ? [.. c.Value.Roles] : [PlatformRoles.User]),
-            ApiKeyHash.Of(c.Value.Key))).ToArray(),
+            ApiKeyHash.Of(c.Value.Key))), warmUp],
         options.AllowAnonymous ? PlatformPrincipal.Of(options.AnonymousTeam, "anonymous", [.. options.EffectiveAnonymousRoles]) : null
     );
 }

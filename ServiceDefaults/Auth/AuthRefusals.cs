@@ -1,6 +1,3 @@
-using System.Globalization;
-using Google.Protobuf;
-using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Code = Google.Rpc.Code;
 using ErrorInfo = Google.Rpc.ErrorInfo;
@@ -17,9 +14,6 @@ namespace Platform.ServiceDefaults.Auth;
 /// </summary>
 public sealed class AuthRefusals(ILogger<AuthRefusals> logger)
 {
-    /// <summary>google.rpc.Status in its JSON form, the shape JSON transcoding gives every other error.</summary>
-    static readonly JsonFormatter StatusJson = new(JsonFormatter.Settings.Default.WithTypeRegistry(TypeRegistry.FromMessages(ErrorInfo.Descriptor)));
-
     /// <param name="failure">Null when no key was sent; else what was wrong with the key.</param>
     public Task UnauthenticatedAsync(HttpContext http, string? failure)
     {
@@ -46,31 +40,13 @@ public sealed class AuthRefusals(ILogger<AuthRefusals> logger)
         return WriteAsync(http, status);
     }
 
-    static Task WriteAsync(HttpContext http, Google.Rpc.Status status) =>
-        IsGrpc(http.Request) ? WriteGrpcAsync(http.Response, status) : WriteJsonAsync(http.Response, status);
-
-    static bool IsGrpc(HttpRequest request) =>
-        request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
-
-    /// <summary>A trailers-only gRPC response: the status travels in the headers and the call ends there.</summary>
-    static Task WriteGrpcAsync(HttpResponse response, Google.Rpc.Status status)
+    static Task WriteAsync(HttpContext http, Google.Rpc.Status status)
     {
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/grpc";
-        response.Headers["grpc-status"] = status.Code.ToString(CultureInfo.InvariantCulture);
-        response.Headers["grpc-message"] = Uri.EscapeDataString(status.Message);
-        response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(status.ToByteArray());
-        return Task.CompletedTask;
-    }
-
-    static Task WriteJsonAsync(HttpResponse response, Google.Rpc.Status status)
-    {
-        response.StatusCode = status.Code == (int)Code.Unauthenticated ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden;
-        if (status.Code == (int)Code.Unauthenticated)
+        var unauthenticated = status.Code == (int)Code.Unauthenticated;
+        if (unauthenticated && !StatusResponses.IsGrpc(http.Request))
         {
-            response.Headers.WWWAuthenticate = "Bearer";
+            http.Response.Headers.WWWAuthenticate = "Bearer";
         }
-        response.ContentType = "application/json";
-        return response.WriteAsync(StatusJson.Format(status));
+        return StatusResponses.WriteAsync(http, status, unauthenticated ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden);
     }
 }

@@ -26,6 +26,7 @@ public static class Extensions
         // gRPC service classes are stateless: one instance serves every call (grpc-dotnet otherwise builds one per call).
         builder.Services.AddSingleton<Grpc.AudioQueueService>();
         builder.Services.AddSingleton<Grpc.AudioWorkerService>();
+        builder.Services.AddWarmUpCall<QueueWarmUp>();
         builder.Services.AddHostedService<QueueHousekeeping>();
         builder.Services.AddHealthChecks().AddCheck<QueueBacklogHealthCheck>("queue-backlog");
 

@@ -22,6 +22,7 @@ public static class Extensions
         builder.Services.AddSingleton<SharedCache>();
         // gRPC service classes are stateless: one instance serves every call (grpc-dotnet otherwise builds one per call).
         builder.Services.AddSingleton<Grpc.CacheService>();
+        builder.Services.AddWarmUpCall<CacheWarmUp>();
         builder.Services.AddSingleton(services => new ScalingSettings(() =>
         {
             var options = services.GetRequiredService<IOptionsMonitor<CacheOptions>>().CurrentValue;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Auth;
 
 namespace Platform.ChatApi;
@@ -10,17 +11,21 @@ namespace Platform.ChatApi;
 /// </summary>
 public sealed partial class ApiKeys
 {
-    readonly IOptionsMonitor<ChatGatewayOptions> options;
-    /// <summary>A configured key: its hash, and the rate-limit identity it gives ("key:" + name, built once).</summary>
-    sealed record Key(string Identity, byte[] Hash);
+    const string WarmUpIdentity = "warm-up";
 
+    /// <summary>A key: its hash, and the rate-limit identity it gives ("key:" + name, built once; null for the warm-up's).</summary>
+    sealed record Key(string? Identity, byte[] Hash);
+
+    readonly Key warmUp;
     volatile IReadOnlyList<Key> keys;
+    /// <summary>The configured keys and this process's own warm-up key, searched together: one hash per request.</summary>
+    volatile IReadOnlyList<Key> known;
 
-    public ApiKeys(IOptionsMonitor<ChatGatewayOptions> options, ILogger<ApiKeys> logger)
+    public ApiKeys(IOptionsMonitor<ChatGatewayOptions> options, WarmUpCredential warmUpCredential, ILogger<ApiKeys> logger)
     {
-        this.options = options;
-        keys = Parse(options.CurrentValue.ApiKeys);
-        options.OnChange(settings => keys = Parse(settings.ApiKeys));
+        warmUp = new Key(null, ApiKeyHash.Of(warmUpCredential.Key));
+        (keys, known) = Load(options.CurrentValue.ApiKeys);
+        options.OnChange(settings => (keys, known) = Load(settings.ApiKeys));
         if (keys.Count == 0)
         {
             LogAnonymous(logger);
@@ -37,15 +42,25 @@ public sealed partial class ApiKeys
     /// <returns>Null when a key is required and <paramref name="authorization"/> carries no valid one.</returns>
     public string? Identify(string? authorization, string? clientAddress)
     {
+        var match = authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? ApiKeyHash.Find(authorization.AsSpan("Bearer ".Length).Trim(), known, static k => k.Hash)
+            : null;
+        if (match == warmUp)
+        {
+            // This process's own warm-up: a caller of its own each time, so no real caller's limit is touched.
+            return WarmUpIdentity + ":" + Guid.NewGuid().ToString("N");
+        }
         if (!Required)
         {
             return "addr:" + (clientAddress ?? "unknown");
         }
-        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-        return ApiKeyHash.Find(authorization.AsSpan("Bearer ".Length).Trim(), keys, static k => k.Hash)?.Identity;
+        return match?.Identity;
+    }
+
+    (IReadOnlyList<Key>, IReadOnlyList<Key>) Load(string? configured)
+    {
+        var parsed = Parse(configured);
+        return (parsed, [.. parsed, warmUp]);
     }
 
     static IReadOnlyList<Key> Parse(string? configured) =>

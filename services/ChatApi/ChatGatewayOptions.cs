@@ -59,6 +59,13 @@ public sealed class ChatGatewayOptions
     /// <summary>Deadline for each call to RateLimit and Cache; past it the feature degrades.</summary>
     public TimeSpan DependencyTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long RateLimit or Cache may answer nothing at all (only missed deadlines) before it counts as down
+    /// and ChatApi degrades (fail open, cache bypass); until then a missed deadline means it is overloaded and
+    /// the request is shed with a retry hint.
+    /// </summary>
+    public TimeSpan DependencyOutageAfter { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Request deadline per route (the seed's per-function timeouts).</summary>
     public RouteTimeoutOptions RouteTimeouts { get; set; } = new();
 

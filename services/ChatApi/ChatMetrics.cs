@@ -17,7 +17,7 @@ public sealed class ChatMetrics
     {
         var meter = meterFactory.Create(MeterName);
         completions = meter.CreateCounter<long>("platform.chat.completions", "{request}",
-            "Chat completions answered, by outcome (hit, miss, bypass: the cache; limited: refused by the rate limit; failed: the model failed) and whether streamed.");
+            "Chat completions answered, by outcome (hit, miss, bypass: the cache; limited: refused by the rate limit; failed: the model failed; shed: refused because RateLimit or Cache was overloaded) and whether streamed.");
         modelDuration = meter.CreateHistogram<double>("platform.chat.model.duration", "s",
             "Time the model took for answers not found in the cache (or, for single-flight waiters, the wait for another request's answer).");
         tokens = meter.CreateCounter<long>("platform.chat.tokens", "{token}", "Tokens of answered completions, by kind (prompt, completion).");
@@ -41,6 +41,8 @@ public sealed class ChatMetrics
     }
 
     public void Failed(bool streamed) => completions.Add(1, new("outcome", "failed"), new("stream", streamed));
+
+    public void Shed(bool streamed) => completions.Add(1, new("outcome", "shed"), new("stream", streamed));
 
     public void VoiceMessage(string outcome) => voiceMessages.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 }

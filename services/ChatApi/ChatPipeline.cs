@@ -71,7 +71,7 @@ public sealed partial class ChatPipeline(
     IChatClient model,
     IOptionsMonitor<ChatGatewayOptions> options,
     TimeProvider time,
-    DegradedDecisions degraded,
+    Dependencies dependencies,
     ChatMetrics metrics,
     ILogger<ChatPipeline> logger)
 {
@@ -135,6 +135,11 @@ public sealed partial class ChatPipeline(
         catch (ChatUnavailableException)
         {
             metrics.Failed(streamed: stream is not null);
+            throw;
+        }
+        catch (ChatOverloadedException)
+        {
+            metrics.Shed(streamed: stream is not null);
             throw;
         }
     }
@@ -232,6 +237,7 @@ public sealed partial class ChatPipeline(
                     new CheckRequest { Policy = settings.TokensPolicy, Key = clientKey, Cost = estimatedTokens },
                 },
             }, deadline: Deadline(), cancellationToken: cancellationToken);
+            dependencies.RateLimit.Answered();
             var (requests, tokens) = (reply.Results[0], reply.Results[1]);
             var decisive = reply.Allowed ? requests : reply.Results.First(r => !r.Allowed);
             // RateLimit answered, but without its Redis: its policies' failure modes decided, and the numbers it sends
@@ -240,11 +246,14 @@ public sealed partial class ChatPipeline(
             return new RateLimitState(decisive.Policy, reply.Allowed, decisive.Limit, decisive.Remaining,
                 decisive.ResetAfter.ToTimeSpan(), decisive.RetryAfter.ToTimeSpan(), degraded, tokens.Limit, tokens.Remaining);
         }
-        catch (RpcException e) when (!cancellationToken.IsCancellationRequested && IsOutage(e))
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested && dependencies.RateLimit.IsOverload(e))
+        {
+            throw dependencies.RateLimit.Overloaded(e); // shed here rather than let requests through unlimited
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested && Dependency.IsOutage(e))
         {
             // Fail open: a rate limiter outage must not take chat down with it.
-            LogRateLimitUnavailable(e.StatusCode, e.Status.Detail);
-            degraded.Record();
+            dependencies.RateLimit.Degrade(e);
             return new RateLimitState(settings.RequestsPolicy, true, 0, 0, TimeSpan.Zero, TimeSpan.Zero, Degraded: true);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
@@ -254,9 +263,6 @@ public sealed partial class ChatPipeline(
             throw new ChatUnavailableException(false, "Rate limiting is misconfigured on this gateway; the operator has been told.", e);
         }
     }
-
-    static bool IsOutage(RpcException e) =>
-        e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown or StatusCode.ResourceExhausted;
 
     /// <summary>
     /// Charges the tokens used beyond the estimate once the answer is known. Best effort: it never fails a
@@ -274,7 +280,7 @@ public sealed partial class ChatPipeline(
         }
         catch (RpcException e)
         {
-            LogRateLimitUnavailable(e.StatusCode, e.Status.Detail);
+            LogSettleFailed(e.StatusCode, e.Status.Detail);
         }
     }
 
@@ -293,6 +299,7 @@ public sealed partial class ChatPipeline(
                 LeaseTtl = Duration.FromTimeSpan(settings.CacheLeaseTtl),
                 MaxWait = Duration.FromTimeSpan(settings.CacheMaxWait),
             }, deadline: Deadline() + settings.CacheMaxWait, cancellationToken: cancellationToken);
+            dependencies.Cache.Answered();
             return result.ResultCase switch
             {
                 LookupResponse.ResultOneofCase.Hit => (Decode(result.Hit.Value), null, true, result.Hit.Waited ? time.GetElapsedTime(asked) : TimeSpan.Zero),
@@ -302,10 +309,19 @@ public sealed partial class ChatPipeline(
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
-            LogCacheUnavailable(e.StatusCode, e.Status.Detail);
-            degraded.Record();
-            return (null, null, false, TimeSpan.Zero);
+            return CacheFailed(e);
         }
+    }
+
+    /// <summary>An overloaded Cache sheds the request; an unreachable one is bypassed (the answer comes from the model, uncached).</summary>
+    (ChatCompletion?, string?, bool, TimeSpan) CacheFailed(RpcException e)
+    {
+        if (dependencies.Cache.IsOverload(e))
+        {
+            throw dependencies.Cache.Overloaded(e);
+        }
+        dependencies.Cache.Degrade(e);
+        return (null, null, false, TimeSpan.Zero);
     }
 
     async Task<(ChatCompletion? Hit, string? LeaseToken, bool CacheWorks, TimeSpan SharedWait)> ReadCacheAsync(ChatGatewayOptions settings, string key, CancellationToken cancellationToken)
@@ -313,13 +329,12 @@ public sealed partial class ChatPipeline(
         try
         {
             var entry = await cache.GetAsync(new GetRequest { Namespace = settings.CacheNamespace, Key = key }, deadline: Deadline(), cancellationToken: cancellationToken);
+            dependencies.Cache.Answered();
             return (entry.Found ? Decode(entry.Value) : null, null, true, TimeSpan.Zero);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
-            LogCacheUnavailable(e.StatusCode, e.Status.Detail);
-            degraded.Record();
-            return (null, null, false, TimeSpan.Zero);
+            return CacheFailed(e);
         }
     }
 
@@ -360,7 +375,7 @@ public sealed partial class ChatPipeline(
         }
         catch (RpcException e)
         {
-            LogCacheUnavailable(e.StatusCode, e.Status.Detail);
+            LogCacheWriteFailed(e.StatusCode, e.Status.Detail);
             return false;
         }
     }
@@ -373,7 +388,7 @@ public sealed partial class ChatPipeline(
         }
         catch (RpcException e)
         {
-            LogCacheUnavailable(e.StatusCode, e.Status.Detail); // the lease expires on its own
+            LogCacheWriteFailed(e.StatusCode, e.Status.Detail); // the lease expires on its own
         }
     }
 
@@ -432,8 +447,8 @@ public sealed partial class ChatPipeline(
 
     DateTime Deadline() => time.GetUtcNow().UtcDateTime + options.CurrentValue.DependencyTimeout;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "RateLimit unavailable ({Status}: {Detail}); allowing the request (fail open)")]
-    partial void LogRateLimitUnavailable(StatusCode status, string detail);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Tokens beyond the estimate not charged ({Status}: {Detail})")]
+    partial void LogSettleFailed(StatusCode status, string detail);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "RateLimit refused the chat checks ({Status}: {Detail}); check Chat:RequestsPolicy, Chat:TokensPolicy and their RateLimit policies")]
     partial void LogRateLimitMisconfigured(StatusCode status, string detail);
@@ -441,6 +456,7 @@ public sealed partial class ChatPipeline(
     [LoggerMessage(Level = LogLevel.Warning, Message = "The model failed ({Error}: {Detail})")]
     partial void LogModelFailed(string error, string detail);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cache unavailable ({Status}: {Detail}); answering without the cache")]
-    partial void LogCacheUnavailable(StatusCode status, string detail);
+    /// <summary>Debug: an unstored answer costs a later model call, not this request; outages are logged once by <see cref="Dependencies"/>.</summary>
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Answer not stored in, or lease not handed back to, the cache ({Status}: {Detail})")]
+    partial void LogCacheWriteFailed(StatusCode status, string detail);
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults;
 using Platform.ChatApi.Model;
 
 namespace Platform.ChatApi;
@@ -70,9 +71,12 @@ public static class Extensions
 
         builder.Services.AddChatClient(CreateModel)
             .UseOpenTelemetry(sourceName: Platform.ServiceDefaults.PlatformTelemetry.ActivitySourceName);
+        builder.Services.Configure<Platform.ServiceDefaults.Admission.AdmissionOptions>(admission => admission.OnRejected = Http.OpenAiProblem.WriteOverloadedAsync);
+        builder.Services.AddSingleton<Dependencies>();
         builder.Services.AddSingleton<ChatPipeline>();
         // gRPC service class is stateless: one instance serves every call (grpc-dotnet otherwise builds one per call).
         builder.Services.AddSingleton<Grpc.ChatService>();
+        builder.Services.AddWarmUpCall<ChatWarmUp>();
         builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<Voice.VoiceMessages>();
         // Created at start-up so the "anonymous" warning appears when the service starts.

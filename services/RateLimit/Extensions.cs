@@ -27,6 +27,7 @@ public static class Extensions
         // gRPC service classes are stateless: one instance serves every call (grpc-dotnet otherwise builds one per call).
         builder.Services.AddSingleton<Grpc.RateLimiterService>();
         builder.Services.AddSingleton<EnvoyRateLimitService>();
+        builder.Services.AddWarmUpCall<RateLimitWarmUp>();
         // Created at start-up, so an invalid Envoy configuration stops the service before it serves.
         builder.Services.AddActivatedSingleton<EnvoyConfigStore>();
         builder.Services.AddSingleton(services => new ScalingSettings(() =>

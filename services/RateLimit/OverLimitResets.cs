@@ -26,5 +26,15 @@ public sealed class OverLimitResets(IConnectionMultiplexer redis, OverLimitCache
             }
         });
 
-    public Task StopAsync(CancellationToken cancellationToken) => redis.GetSubscriber().UnsubscribeAsync(Channel);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await redis.GetSubscriber().UnsubscribeAsync(Channel);
+        }
+        catch (RedisException)
+        {
+            // The connection is closing with the process: the subscription ends with it, and shutdown must go on.
+        }
+    }
 }

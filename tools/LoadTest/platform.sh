@@ -49,9 +49,13 @@ start Cache Kestrel__Endpoints__http__Url=http://127.0.0.1:5102 Kestrel__Endpoin
 start AudioQueue Kestrel__Endpoints__http__Url=http://127.0.0.1:5103 Kestrel__Endpoints__json__Url=http://127.0.0.1:5113 AudioQueue__MaxDepth=1000000 "$@"
 start ChatApi services__ratelimit__http__0=http://127.0.0.1:5101 services__cache__http__0=http://127.0.0.1:5102 \
   services__audioqueue__http__0=http://127.0.0.1:5103 "$@"
+# Ready, as a readiness probe sees it: /health answers 200 once each service has warmed up its hot paths
+# (WarmUp) and opened its connections; a load balancer would send nothing before.
+began=$(date +%s%N)
 for port in 5101 5102 5103; do
-  until curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$port/alive"; do sleep 0.2; done
+  until [[ $(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health") == 200 ]]; do sleep 0.2; done
 done
-until curl -s -o /dev/null http://127.0.0.1:5080/alive; do sleep 0.2; done
+until [[ $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:5080/health) == 200 ]]; do sleep 0.2; done
+echo "ready $(( ($(date +%s%N) - began) / 1000000 )) ms after start (warm-up included)"
 echo "export PLATFORM_API_KEY=$key   # the services' key, for the load tool"
 echo "platform up: ChatApi http://localhost:5080 (gRPC 5081), RateLimit 5101, Cache 5102, AudioQueue 5103, Redis 127.0.0.1:6390"

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Platform.AudioQueue.V1;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Auth;
+using Platform.ServiceDefaults.Admission;
 
 namespace Platform.AudioQueue.Grpc;
 
@@ -52,6 +53,7 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
         };
     }
 
+    [NeverShed] // frees capacity: never refused under load
     public override async Task<RenewResponse> Renew(RenewRequest request, ServerCallContext context)
     {
         CheckLease(request.JobId, request.LeaseToken)
@@ -62,6 +64,7 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
         return new RenewResponse { LeaseExpiresAt = JobMessages.ToTimestamp(outcome.At) };
     }
 
+    [NeverShed] // frees capacity: never refused under load
     public override async Task<CompleteResponse> Complete(CompleteRequest request, ServerCallContext context)
     {
         var maxAudioBytes = options.CurrentValue.MaxAudioBytes;
@@ -75,6 +78,7 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
         return new CompleteResponse();
     }
 
+    [NeverShed] // frees capacity: never refused under load
     public override async Task<FailResponse> Fail(FailRequest request, ServerCallContext context)
     {
         CheckLease(request.JobId, request.LeaseToken)
@@ -89,6 +93,7 @@ public sealed class AudioWorkerService(LeaseStore leases, IOptionsMonitor<AudioQ
         };
     }
 
+    [NeverShed] // frees capacity: never refused under load
     public override async Task<ReleaseResponse> Release(ReleaseRequest request, ServerCallContext context)
     {
         CheckLease(request.JobId, request.LeaseToken).ThrowIfInvalid();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Platform.Cache.V1;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Auth;
+using Platform.ServiceDefaults.Admission;
 
 namespace Platform.Cache.Grpc;
 
@@ -109,6 +110,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
         };
     }
 
+    [NeverShed] // frees capacity: never refused under load
     public override async Task<FillResponse> Fill(FillRequest request, ServerCallContext context)
     {
         var ttl = request.Ttl.ToTimeSpanOrInvalid();
@@ -121,6 +123,7 @@ public sealed class CacheService(SharedCache cache, IOptionsMonitor<CacheOptions
         return new FillResponse();
     }
 
+    [NeverShed] // frees capacity: never refused under load
     public override async Task<AbandonResponse> Abandon(AbandonRequest request, ServerCallContext context)
     {
         Entry(request.Namespace, request.Key).Check(request.Token.Length is > 0 and <= 64, "token", "required; the token from Lookup").ThrowIfInvalid();

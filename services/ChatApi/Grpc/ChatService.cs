@@ -5,6 +5,7 @@ using Platform.ServiceDefaults;
 namespace Platform.ChatApi.Grpc;
 
 /// <summary>platform.chat.v1.Chat: the same pipeline as the HTTP API, for internal teams.</summary>
+[Platform.ServiceDefaults.Admission.AdmissionClass(RouteTimeoutOptions.Chat)]
 public sealed class ChatService(ChatPipeline pipeline, ApiKeys apiKeys) : Chat.V1.Chat.ChatBase
 {
     public override async Task<CompleteResponse> Complete(CompleteRequest request, ServerCallContext context)
@@ -69,6 +70,10 @@ public sealed class ChatService(ChatPipeline pipeline, ApiKeys apiKeys) : Chat.V
         catch (ChatUnavailableException e)
         {
             throw GrpcErrors.Unavailable(e.Upstream ? "model" : "ratelimit_config", e.Message);
+        }
+        catch (ChatOverloadedException e)
+        {
+            throw GrpcErrors.ResourceExhausted(e.Message, e.RetryAfter, "chat", "the platform is shedding load");
         }
     }
 

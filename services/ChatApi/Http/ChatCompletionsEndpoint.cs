@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Platform.ServiceDefaults.Admission;
 
 namespace Platform.ChatApi.Http;
 
@@ -25,7 +26,8 @@ public static class ChatCompletionsEndpoint
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout)
-            .WithRequestTimeout(RouteTimeoutOptions.Chat);
+            .WithRequestTimeout(RouteTimeoutOptions.Chat)
+            .WithMetadata(new AdmissionClassAttribute(RouteTimeoutOptions.Chat));
 
     static async Task<IResult> HandleAsync(HttpContext http, ChatPipeline pipeline, ApiKeys apiKeys, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)
     {
@@ -83,6 +85,11 @@ public static class ChatCompletionsEndpoint
         try
         {
             outcome = await pipeline.CompleteAsync(turn, caller, CachePolicyOf(http.Request), stream, cancellationToken);
+        }
+        catch (ChatOverloadedException e) when (stream is not { Started: true })
+        {
+            OpenAiProblem.WriteRetryAfter(http.Response, e.RetryAfter);
+            return Error(StatusCodes.Status503ServiceUnavailable, e.Message + " (shed before any work was done)", "overloaded", null, "overloaded");
         }
         catch (ChatUnavailableException e)
         {

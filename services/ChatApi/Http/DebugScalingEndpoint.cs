@@ -40,7 +40,8 @@ public static class DebugScalingEndpoint
             });
         }).WithSummary("Scaling diagnostics for the ?debug=scaling panel (Chat:ScalingDebug; on in Development)")
         .WithMetadata(new Microsoft.AspNetCore.Cors.DisableCorsAttribute()) // for the page on this origin, not other sites
-        .WithRequestTimeout(RouteTimeoutOptions.Read);
+        .WithRequestTimeout(RouteTimeoutOptions.Read)
+        .WithMetadata(new Platform.ServiceDefaults.Admission.AdmissionClassAttribute(RouteTimeoutOptions.Read));
 
     static async Task<object> Ask(Func<Task<object>> call)
     {

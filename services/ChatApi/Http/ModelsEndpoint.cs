@@ -10,7 +10,8 @@ public static class ModelsEndpoint
         app.MapGet("/v1/models", (IOptionsMonitor<ChatGatewayOptions> options) =>
             Results.Json(new ModelList("list", [new ModelInfo(options.CurrentValue.ModelName, "model", 0, "platform")])))
             .WithSummary("Lists the models (OpenAI-compatible)")
-            .WithRequestTimeout(RouteTimeoutOptions.Read);
+            .WithRequestTimeout(RouteTimeoutOptions.Read)
+            .WithMetadata(new Platform.ServiceDefaults.Admission.AdmissionClassAttribute(RouteTimeoutOptions.Read));
 
     sealed record ModelList(
         [property: JsonPropertyName("object")] string Object,

@@ -1,3 +1,5 @@
+using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Admission;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -95,6 +97,23 @@ public static class OpenAiProblem
             _ => (Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status), "http_" + status),
         };
         return Result(status, message, "invalid_request_error", code).ExecuteAsync(http);
+    }
+
+    /// <summary>
+    /// A request refused at the door under load (admission control): HTTP callers get 503 with Retry-After and
+    /// OpenAI's error shape (type "overloaded", which OpenAI SDKs retry after the hint); gRPC callers get the
+    /// platform's RESOURCE_EXHAUSTED with RetryInfo.
+    /// </summary>
+    public static Task WriteOverloadedAsync(AdmissionRefusal refusal)
+    {
+        if (StatusResponses.IsGrpc(refusal.Http.Request))
+        {
+            return AdmissionMiddleware.WriteRefusalAsync(refusal);
+        }
+        refusal.Http.Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Result(StatusCodes.Status503ServiceUnavailable,
+            $"The server is overloaded ('{refusal.ClassName}' requests are at their limit on this replica). Retry after {refusal.RetryAfterSeconds} s.",
+            "overloaded", "overloaded").ExecuteAsync(refusal.Http);
     }
 
     /// <summary>Retry-After in whole seconds, at least one (RFC 9110).</summary>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Platform.ChatApi.Voice;
 using Platform.ServiceDefaults;
+using Platform.ServiceDefaults.Admission;
 
 namespace Platform.ChatApi.Http;
 
@@ -31,22 +32,26 @@ public static class VoiceMessagesEndpoint
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithRequestTimeout(RouteTimeoutOptions.VoiceUpload)
+            .WithMetadata(new AdmissionClassAttribute(RouteTimeoutOptions.VoiceUpload))
             .DisableAntiforgery();
         group.MapGet("/{id}", GetAsync)
             .WithSummary("A voice message's state, queue position, estimated wait, progress and result")
             .Produces<VoiceMessage>()
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithRequestTimeout(RouteTimeoutOptions.Read);
+            .WithRequestTimeout(RouteTimeoutOptions.Read)
+            .WithMetadata(new AdmissionClassAttribute(RouteTimeoutOptions.Read));
         group.MapGet("/{id}/events", EventsAsync)
             .WithSummary("Server-Sent Events: the message now and at every change, until it is final")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .DisableRequestTimeout();
+            .DisableRequestTimeout()
+            .WithMetadata(new AdmissionClassAttribute("events")); // long-lived: a class of its own
         group.MapGet("/{id}/audio", AudioAsync)
             .WithSummary("The processed audio (16 kHz mono WAV) of a message that succeeded")
             .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .WithRequestTimeout(RouteTimeoutOptions.Read);
+            .WithRequestTimeout(RouteTimeoutOptions.Read)
+            .WithMetadata(new AdmissionClassAttribute(RouteTimeoutOptions.Read));
     }
 
     static async Task<IResult> SubmitAsync(HttpContext http, VoiceMessages voice, ApiKeys apiKeys, IOptionsMonitor<ChatGatewayOptions> options, CancellationToken cancellationToken)

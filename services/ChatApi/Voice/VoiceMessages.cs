@@ -20,6 +20,7 @@ public sealed partial class VoiceMessages(
     AudioQueue.V1.AudioQueue.AudioQueueClient queue,
     IOptionsMonitor<ChatGatewayOptions> options,
     ChatMetrics metrics,
+    Dependencies dependencies,
     ILogger<VoiceMessages> logger)
 {
     const string OwnerKey = "chat.caller", InFlightLeaseKey = "chat.inflight_lease";
@@ -103,6 +104,7 @@ public sealed partial class VoiceMessages(
         try
         {
             var check = await rateLimiter.CheckAsync(new CheckRequest { Policy = settings.RequestsPolicy, Key = caller }, deadline: Deadline, cancellationToken: cancellationToken);
+            dependencies.RateLimit.Answered();
             var requests = new RateLimitState(settings.RequestsPolicy, check.Allowed, check.Limit, check.Remaining,
                 check.ResetAfter.ToTimeSpan(), check.RetryAfter.ToTimeSpan(), check.Degraded);
             if (!check.Allowed)
@@ -117,9 +119,13 @@ public sealed partial class VoiceMessages(
                 ? (requests, slot.LeaseId)
                 : (new RateLimitState(settings.InFlightPolicy, false, slot.Limit, slot.Remaining, slot.RetryAfter.ToTimeSpan(), slot.RetryAfter.ToTimeSpan(), slot.Degraded), null);
         }
-        catch (RpcException e) when (!cancellationToken.IsCancellationRequested && e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested && dependencies.RateLimit.IsOverload(e))
         {
-            LogRateLimitUnavailable(e.Status.Detail);
+            throw new VoiceUnavailableException("The platform is overloaded right now; try again shortly.", dependencies.RateLimit.Overloaded(e).RetryAfter, e);
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested && Dependency.IsOutage(e))
+        {
+            dependencies.RateLimit.Degrade(e);
             return (new RateLimitState(settings.RequestsPolicy, true, 0, 0, TimeSpan.Zero, TimeSpan.Zero, Degraded: true), null);
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
@@ -251,9 +257,6 @@ public sealed partial class VoiceMessages(
 
     [GeneratedRegex("[^A-Za-z0-9_.:@-]")]
     private static partial Regex NotTenantCharacter();
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "RateLimit unreachable; voice message allowed without limits ({Reason})")]
-    partial void LogRateLimitUnavailable(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Releasing a voice in-flight slot failed; it expires on its own ({Reason})")]
     partial void LogReleaseFailed(string reason);

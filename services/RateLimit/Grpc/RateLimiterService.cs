@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Platform.RateLimit.V1;
 using Platform.ServiceDefaults;
 using Platform.ServiceDefaults.Auth;
+using Platform.ServiceDefaults.Admission;
 
 namespace Platform.RateLimit.Grpc;
 
@@ -69,6 +70,7 @@ public sealed class RateLimiterService(RateLimitDecider decider, RedisRateLimite
         };
     }
 
+    [NeverShed] // frees capacity: never refused under load
     public override async Task<ReleaseResponse> Release(ReleaseRequest request, ServerCallContext context)
     {
         ValidateTarget(request.Policy, request.Key, "")

@@ -64,6 +64,8 @@ public sealed class ServiceProcess : IDisposable
             ["ConnectionStrings:redis"] = redisEndpoint,
             ["Redis:TimeoutMs"] = "1000",
             ["Logging:LogLevel:Default"] = "Warning",
+            // Production otherwise, but these tests measure behaviour, not a cold start: no start-up warm-up.
+            ["WarmUp:Enabled"] = "false",
             // "Application started" / "Application is shutting down...": tests wait for them.
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
             [Microsoft.Extensions.Hosting.Extensions.PlatformApiKeySetting] = TestCredentials.Tests.Key,
