@@ -72,31 +72,12 @@ public sealed class ReceivedCalls : IStartupFilter
         app.Use((context, nextMiddleware) =>
         {
             var headers = context.Request.Headers;
-            calls.Enqueue(new ReceivedCall(context.Request.Path, headers.Authorization.FirstOrDefault(), ParseGrpcTimeout(headers["grpc-timeout"].FirstOrDefault())));
+            calls.Enqueue(new ReceivedCall(context.Request.Path, headers.Authorization.FirstOrDefault(), Platform.ServiceDefaults.Admission.GrpcDeadline.Remaining(context.Request)));
             return nextMiddleware(context);
         });
         next(app);
     };
 
-    /// <summary>The grpc-timeout header (PROTOCOL-HTTP2.md: digits and a unit H, M, S, m, u, n).</summary>
-    static TimeSpan? ParseGrpcTimeout(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return null;
-        }
-        var amount = long.Parse(value[..^1], CultureInfo.InvariantCulture);
-        return value[^1] switch
-        {
-            'H' => TimeSpan.FromHours(amount),
-            'M' => TimeSpan.FromMinutes(amount),
-            'S' => TimeSpan.FromSeconds(amount),
-            'm' => TimeSpan.FromMilliseconds(amount),
-            'u' => TimeSpan.FromMicroseconds(amount),
-            'n' => TimeSpan.FromTicks(amount / 100),
-            _ => throw new FormatException($"grpc-timeout '{value}'"),
-        };
-    }
 }
 
 public sealed record ReceivedCall(string Path, string? Authorization, TimeSpan? Timeout);
