@@ -138,7 +138,7 @@ public static class Extensions
         {
             if (services.GetRequiredService<IConfiguration>()[PlatformApiKeySetting] is { Length: > 0 } key)
             {
-                metadata.Add("authorization", "Bearer " + key);
+                metadata.Add(AuthorizationEntry(key));
             }
             return Task.CompletedTask;
         });
@@ -163,6 +163,21 @@ public static class Extensions
         });
         return client;
     }
+
+    /// <summary>The authorization metadata for a key, built once per key (it is read again on every call, so a reloaded key applies at once).</summary>
+    static Grpc.Core.Metadata.Entry AuthorizationEntry(string key)
+    {
+        var cached = lastAuthorization;
+        if (cached?.Key != key)
+        {
+            lastAuthorization = cached = new(key, new Grpc.Core.Metadata.Entry("authorization", "Bearer " + key));
+        }
+        return cached.Entry;
+    }
+
+    static volatile AuthorizationCache? lastAuthorization;
+
+    sealed record AuthorizationCache(string Key, Grpc.Core.Metadata.Entry Entry);
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {

@@ -27,8 +27,8 @@ public sealed class ChatMetrics
 
     public void Completed(ChatOutcome outcome, bool streamed)
     {
-        var result = !outcome.RateLimit.Allowed ? "limited" : outcome.Cache.ToString().ToLowerInvariant();
-        completions.Add(1, new("outcome", result), new("stream", streamed));
+        var result = !outcome.RateLimit.Allowed ? "limited" : outcome.Cache switch { CacheStatus.Hit => "hit", CacheStatus.Miss => "miss", _ => "bypass" };
+        completions.Add(1, new("outcome", result), Stream(streamed));
         if (outcome.ModelTime > TimeSpan.Zero)
         {
             modelDuration.Record(outcome.ModelTime.TotalSeconds, new KeyValuePair<string, object?>("cache", result));
@@ -40,9 +40,13 @@ public sealed class ChatMetrics
         }
     }
 
-    public void Failed(bool streamed) => completions.Add(1, new("outcome", "failed"), new("stream", streamed));
+    public void Failed(bool streamed) => completions.Add(1, new("outcome", "failed"), Stream(streamed));
 
-    public void Shed(bool streamed) => completions.Add(1, new("outcome", "shed"), new("stream", streamed));
+    public void Shed(bool streamed) => completions.Add(1, new("outcome", "shed"), Stream(streamed));
+
+    static readonly KeyValuePair<string, object?> Streamed = new("stream", true), NotStreamed = new("stream", false);
+
+    static KeyValuePair<string, object?> Stream(bool streamed) => streamed ? Streamed : NotStreamed;
 
     public void VoiceMessage(string outcome) => voiceMessages.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 }

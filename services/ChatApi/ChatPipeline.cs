@@ -22,6 +22,12 @@ public sealed record ChatCompletion(string Id, string Model, string Content, str
 
 public enum CacheStatus { Hit, Miss, Bypass }
 
+public static class CacheStatusHeader
+{
+    /// <summary>The X-Cache header value: HIT, MISS or BYPASS.</summary>
+    public static string Of(CacheStatus status) => status switch { CacheStatus.Hit => "HIT", CacheStatus.Miss => "MISS", _ => "BYPASS" };
+}
+
 /// <summary>What a request allows of the response cache (HTTP Cache-Control: no-cache, no-store, max-age).</summary>
 /// <param name="Read">False for no-cache: always ask the model.</param>
 /// <param name="Write">False for no-store (or max-age=0): do not keep the answer.</param>
@@ -112,7 +118,7 @@ public sealed partial class ChatPipeline(
         {
             problems.Add((turn.MaxTokensField, $"must be between 1 and {settings.MaxCompletionTokens}"));
         }
-        if (turn.Messages.Sum(m => TokenEstimate.Count(m.Content)) > settings.MaxPromptTokens)
+        if (PromptTokens(turn) > settings.MaxPromptTokens)
         {
             problems.Add(("messages", $"at most {settings.MaxPromptTokens} tokens in all (estimated one per word)"));
         }
@@ -221,7 +227,17 @@ public sealed partial class ChatPipeline(
 
     /// <summary>Tokens a request is charged up front: its prompt plus the most it may generate.</summary>
     static uint EstimateTokens(ChatTurn turn, ChatGatewayOptions settings) =>
-        (uint)(turn.Messages.Sum(m => TokenEstimate.Count(m.Content)) + (turn.MaxTokens ?? settings.EstimatedCompletionTokens));
+        (uint)(PromptTokens(turn) + (turn.MaxTokens ?? settings.EstimatedCompletionTokens));
+
+    static int PromptTokens(ChatTurn turn)
+    {
+        var tokens = 0;
+        for (var i = 0; i < turn.Messages.Count; i++)
+        {
+            tokens += TokenEstimate.Count(turn.Messages[i].Content);
+        }
+        return tokens;
+    }
 
     /// <summary>Requests per window and tokens per window in one CheckMany: both pass, or nothing is charged.</summary>
     async Task<RateLimitState> CheckRateLimitAsync(ChatGatewayOptions settings, string clientKey, uint estimatedTokens, CancellationToken cancellationToken)

@@ -70,6 +70,35 @@ public static class Drivers
         }, CancellationToken.None)));
     }
 
+    /// <summary>
+    /// A surge: <see cref="LoadOptions.SurgeBaseUsers"/> users arrive over the ramp-up and stay; the rest (up to
+    /// <see cref="LoadOptions.Users"/>) arrive over the surge ramp at SurgeAt and leave SurgeFor later. Each user
+    /// thinks between messages; a refused one (503 with Retry-After) waits the hint and asks again, as SDKs do.
+    /// </summary>
+    public static Task SurgeAsync(LoadOptions options, Operation operation, LoadMetrics metrics, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var surgeUsers = options.Users - options.SurgeBaseUsers;
+        return Task.WhenAll(Enumerable.Range(0, options.Users).Select(user => Task.Run(async () =>
+        {
+            var random = new Random(user);
+            var (arrive, leave) = user < options.SurgeBaseUsers
+                ? (options.RampUp * ((double)user / options.SurgeBaseUsers), options.Duration)
+                : (options.SurgeAt + options.SurgeRamp * ((double)(user - options.SurgeBaseUsers) / Math.Max(1, surgeUsers)), options.SurgeAt + options.SurgeFor);
+            await Task.Delay(arrive, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            for (long message = 0; time.GetElapsedTime(started) < leave && !cancellationToken.IsCancellationRequested; message++)
+            {
+                var sent = time.GetTimestamp();
+                var sample = await RunAsync(operation, user * 1_000_000L + message, cancellationToken);
+                metrics.Record(time.GetElapsedTime(sent), sample);
+                var pause = sample.ShedRetryAfter is { } retryAfter
+                    ? retryAfter * (0.5 + random.NextDouble())
+                    : options.ThinkTime * (0.5 + random.NextDouble());
+                await Task.Delay(pause, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }, CancellationToken.None)));
+    }
+
     /// <summary>Runs one request; a failure becomes a sample naming its kind, never an exception.</summary>
     static async Task<Sample> RunAsync(Operation operation, long number, CancellationToken cancellationToken)
     {

@@ -8,8 +8,9 @@ namespace Platform.LoadTest;
 /// <param name="RateLimited">Refused by a rate limit (HTTP 429, or a denied check): counted apart from errors.</param>
 /// <param name="UpstreamMs">The model's share of the response time (ChatApi's Server-Timing), for the platform's overhead.</param>
 /// <param name="Cache">ChatApi's X-Cache: HIT, MISS or BYPASS.</param>
+/// <param name="ShedRetryAfter">Refused at the door under load (HTTP 503 with Retry-After): the hint. Counted apart from errors.</param>
 public readonly record struct Sample(
-    string? Error = null, bool RateLimited = false, double? UpstreamMs = null, string? Cache = null)
+    string? Error = null, bool RateLimited = false, double? UpstreamMs = null, string? Cache = null, TimeSpan? ShedRetryAfter = null)
 {
     public static readonly Sample Ok = new();
     public static Sample Failed(string why) => new(Error: why);
@@ -24,18 +25,38 @@ public sealed class LoadMetrics
 {
     const long MaxMicros = 3_600_000_000;
 
-    readonly LongConcurrentHistogram latency = NewHistogram(), overhead = NewHistogram();
+    readonly LongConcurrentHistogram latency = NewHistogram(), overhead = NewHistogram(), shedLatency = NewHistogram();
+    readonly ConcurrentDictionary<int, Second> timeline = new();
+    readonly TimeProvider? clock;
+    readonly long startedAt;
     LongConcurrentHistogram interval = NewHistogram();
     readonly ConcurrentDictionary<string, long> errors = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, long> cache = new(StringComparer.Ordinal);
     readonly ConcurrentBag<(double EstimatedSeconds, double ActualSeconds)> queueWaits = [];
-    long requests, rateLimited;
+    long requests, rateLimited, shed;
+
+    /// <param name="clock">Given, the metrics also keep a per-second timeline from now (answered, shed, overhead).</param>
+    public LoadMetrics(TimeProvider? clock = null)
+    {
+        this.clock = clock;
+        startedAt = clock?.GetTimestamp() ?? 0;
+    }
+
+    /// <summary>One second of the run: requests answered, shed and failed as they ended in it, and the answered ones' overhead.</summary>
+    public sealed class Second
+    {
+        public long Answered, Shed, Errors;
+        public readonly LongConcurrentHistogram Overhead = NewHistogram();
+    }
 
     static LongConcurrentHistogram NewHistogram() => new(1, MaxMicros, 3);
 
     public long Requests => Interlocked.Read(ref requests);
     public long Errors => errors.Values.Sum();
     public long RateLimited => Interlocked.Read(ref rateLimited);
+    public long Shed => Interlocked.Read(ref shed);
+    public HistogramBase ShedLatency => shedLatency;
+    public IReadOnlyDictionary<int, Second> Timeline => timeline;
     public IReadOnlyDictionary<string, long> ErrorsByKind => errors;
     public IReadOnlyDictionary<string, long> CacheStatuses => cache;
     public IReadOnlyCollection<(double EstimatedSeconds, double ActualSeconds)> QueueWaits => queueWaits;
@@ -45,21 +66,42 @@ public sealed class LoadMetrics
     public void Record(TimeSpan elapsed, Sample sample)
     {
         Interlocked.Increment(ref requests);
+        var second = clock is null ? null : timeline.GetOrAdd((int)clock.GetElapsedTime(startedAt).TotalSeconds, _ => new Second());
+        var micros = Math.Clamp((long)(elapsed.Ticks / 10), 1, MaxMicros);
         if (sample.Error is { } error)
         {
             errors.AddOrUpdate(error, 1, (_, n) => n + 1);
+            if (second is not null)
+            {
+                Interlocked.Increment(ref second.Errors);
+            }
             return; // a failure's time says nothing about the platform's speed
+        }
+        if (sample.ShedRetryAfter is not null)
+        {
+            Interlocked.Increment(ref shed);
+            shedLatency.RecordValue(micros);
+            if (second is not null)
+            {
+                Interlocked.Increment(ref second.Shed);
+            }
+            return; // how fast a refusal comes back is its own measure
+        }
+        if (second is not null)
+        {
+            Interlocked.Increment(ref second.Answered);
         }
         if (sample.RateLimited)
         {
             Interlocked.Increment(ref rateLimited);
         }
-        var micros = Math.Clamp((long)(elapsed.Ticks / 10), 1, MaxMicros);
         latency.RecordValue(micros);
         Volatile.Read(ref interval).RecordValue(micros);
         if (sample.UpstreamMs is { } upstream)
         {
-            overhead.RecordValue(Math.Clamp(micros - (long)(upstream * 1000), 1, MaxMicros));
+            var overheadMicros = Math.Clamp(micros - (long)(upstream * 1000), 1, MaxMicros);
+            overhead.RecordValue(overheadMicros);
+            second?.Overhead.RecordValue(overheadMicros);
         }
         if (sample.Cache is { } status)
         {

@@ -5,7 +5,7 @@ namespace Platform.LoadTest;
 /// <summary>What to run and against what. Parse reports every bad option at once, naming it and its limit.</summary>
 public sealed record LoadOptions
 {
-    public static readonly string[] Scenarios = ["chat", "voice", "mixed", "ratelimit", "cache", "queue"];
+    public static readonly string[] Scenarios = ["chat", "voice", "mixed", "surge", "ratelimit", "cache", "queue"];
 
     public required string Scenario { get; init; }
     /// <summary>Simulated users (chat, voice, mixed).</summary>
@@ -22,6 +22,12 @@ public sealed record LoadOptions
     public double PopularShare { get; init; } = 0.3;
     /// <summary>Share of chat messages sent with stream: true.</summary>
     public double StreamShare { get; init; } = 0.2;
+    /// <summary>Surge: users present the whole run (the rest, up to <see cref="Users"/>, come for the surge only); default half.</summary>
+    public int? BaseUsers { get; init; }
+    /// <summary>Surge: when the extra users arrive (over <see cref="SurgeRamp"/>), and how long they stay.</summary>
+    public TimeSpan SurgeAt { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan SurgeFor { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan SurgeRamp { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Share of users in the mixed scenario who send voice messages instead of text.</summary>
     public double VoiceShare { get; init; } = 0.1;
     public Uri ChatUrl { get; init; } = new("http://localhost:5080");
@@ -42,7 +48,9 @@ public sealed record LoadOptions
     public string? ReportPath { get; init; }
     public bool Live { get; init; } = true;
 
-    public bool IsUserScenario => Scenario is "chat" or "voice" or "mixed";
+    public bool IsUserScenario => Scenario is "chat" or "voice" or "mixed" or "surge";
+
+    public int SurgeBaseUsers => BaseUsers ?? Math.Max(1, Users / 2);
 
     public static (LoadOptions? Options, IReadOnlyList<string> Problems) Parse(IReadOnlyList<string> args)
     {
@@ -112,6 +120,10 @@ public sealed record LoadOptions
             PopularShare = Share("--popular-share", defaults.PopularShare),
             StreamShare = Share("--stream-share", defaults.StreamShare),
             VoiceShare = Share("--voice-share", defaults.VoiceShare),
+            BaseUsers = values.ContainsKey("--base-users") ? Int("--base-users", 1, 1, 100_000) : null,
+            SurgeAt = Time("--surge-at", defaults.SurgeAt, TimeSpan.Zero, TimeSpan.FromHours(1)),
+            SurgeFor = Time("--surge-for", defaults.SurgeFor, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)),
+            SurgeRamp = Time("--surge-ramp", defaults.SurgeRamp, TimeSpan.Zero, TimeSpan.FromMinutes(10)),
             ChatUrl = Url("--chat-url", defaults.ChatUrl),
             ChatGrpcUrl = Url("--chat-grpc-url", defaults.ChatGrpcUrl),
             RateLimitUrl = Url("--ratelimit-url", defaults.RateLimitUrl),
@@ -129,6 +141,14 @@ public sealed record LoadOptions
         {
             options = options with { RampUp = options.Duration / 2 }; // a short run keeps half of it for full load
         }
+        if (options.Scenario == "surge" && options.SurgeBaseUsers > options.Users)
+        {
+            problems.Add($"--base-users: must not be more than --users ({options.Users}), the users at the surge's peak");
+        }
+        if (options.Scenario == "surge" && options.SurgeAt + options.SurgeFor > options.Duration)
+        {
+            problems.Add($"--surge-for: the surge (--surge-at + --surge-for) must end within --duration ({Describe(options.Duration)}), to see the recovery");
+        }
         if (options.IsUserScenario && rate is not null)
         {
             problems.Add("--rate: not for chat, voice or mixed, whose users pace themselves (--users, --think-time)");
@@ -143,7 +163,7 @@ public sealed record LoadOptions
     static readonly string[] KnownValues =
     [
         "--users", "--duration", "--ramp-up", "--think-time", "--rate", "--concurrency", "--popular-share", "--stream-share",
-        "--voice-share", "--chat-url", "--chat-grpc-url", "--ratelimit-url", "--cache-url", "--queue-url", "--redis", "--api-key", "--platform-key",
+        "--voice-share", "--base-users", "--surge-at", "--surge-for", "--surge-ramp", "--chat-url", "--chat-grpc-url", "--ratelimit-url", "--cache-url", "--queue-url", "--redis", "--api-key", "--platform-key",
         "--processes", "--report",
     ];
 

@@ -1,7 +1,7 @@
 using Platform.LoadTest;
 using Spectre.Console;
 
-// dotnet run -c Release --project tools/LoadTest -- <chat|voice|mixed|ratelimit|cache|queue> [options]; see docs/PERFORMANCE.md.
+// dotnet run -c Release --project tools/LoadTest -- <chat|voice|mixed|surge|ratelimit|cache|queue> [options]; see docs/PERFORMANCE.md.
 var (options, problems) = LoadOptions.Parse(args);
 if (options is null)
 {
@@ -9,7 +9,8 @@ if (options is null)
     {
         AnsiConsole.MarkupLine($"[red]{Markup.Escape(problem)}[/]");
     }
-    AnsiConsole.MarkupLine("usage: LoadTest <chat|voice|mixed|ratelimit|cache|queue> [--users N] [--duration 60s] [--ramp-up 10s] [--think-time 10s] " +
+    AnsiConsole.MarkupLine("usage: LoadTest <chat|voice|mixed|surge|ratelimit|cache|queue> [--users N] [--duration 60s] [--ramp-up 10s] [--think-time 10s] " +
+                           "[--base-users N] [--surge-at 20s] [--surge-for 20s] [--surge-ramp 2s] " +
                            "[--rate N | --concurrency N] [--popular-share 0.3] [--stream-share 0.2] [--voice-share 0.1] [--chat-url URL] [--chat-grpc-url URL] " +
                            "[--ratelimit-url URL] [--cache-url URL] [--queue-url URL] [--redis host:port] [--api-key KEY] [--platform-key KEY] [--baseline] " +
                            "[--processes ChatApi,RateLimit,...] [--report report.json] [--no-live]");

@@ -21,6 +21,7 @@ public sealed class Scenarios : IDisposable
     readonly LoadOptions options;
     readonly LoadMetrics metrics;
     readonly HttpClient http;
+    readonly System.Collections.Concurrent.ConcurrentDictionary<long, HttpClient> userClients = new();
     readonly List<GrpcChannel> channels = [];
     readonly string run = Guid.NewGuid().ToString("N")[..8];
     readonly byte[] voice = SpeechLikeWav();
@@ -40,6 +41,17 @@ public sealed class Scenarios : IDisposable
         }
     }
 
+    /// <summary>
+    /// The surge gives every user a connection of its own (as separate browsers or apps would open); the other
+    /// scenarios share a pool.
+    /// </summary>
+    HttpClient ClientOf(long number) => options.Scenario != "surge" ? http : userClients.GetOrAdd(number / 1_000_000, _ =>
+    {
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = options.ChatUrl, Timeout = http.Timeout };
+        client.DefaultRequestHeaders.Authorization = http.DefaultRequestHeaders.Authorization;
+        return client;
+    });
+
     GrpcChannel Channel(Uri address)
     {
         var channel = PlatformChannel.ForAddress(address, options.PlatformKey, new GrpcChannelOptions
@@ -56,6 +68,7 @@ public sealed class Scenarios : IDisposable
         "chat" => Chat,
         "voice" => Voice,
         "mixed" => Mixed,
+        "surge" => Chat,
         "ratelimit" => RateLimitCheck(),
         "cache" => CacheReadWrite(),
         _ => QueueEnqueue(),
@@ -103,10 +116,14 @@ public sealed class Scenarios : IDisposable
             : $"User {number / 1_000_000} asks question {number % 1_000_000} ({run}): what happens under load?";
         var stream = random.NextDouble() < options.StreamShare;
         using var body = new StringContent(JsonSerializer.Serialize(new { stream, messages = new[] { new { role = "user", content = question } } }), Encoding.UTF8, "application/json");
-        using var response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = body }, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await ClientOf(number).SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = body }, HttpCompletionOption.ResponseHeadersRead, ct);
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
             return new Sample(RateLimited: true);
+        }
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.RetryAfter?.Delta is { } retryAfter)
+        {
+            return new Sample(ShedRetryAfter: retryAfter);
         }
         if (!response.IsSuccessStatusCode)
         {
@@ -265,6 +282,10 @@ public sealed class Scenarios : IDisposable
     public void Dispose()
     {
         http.Dispose();
+        foreach (var client in userClients.Values)
+        {
+            client.Dispose();
+        }
         foreach (var channel in channels)
         {
             channel.Dispose();

@@ -115,7 +115,7 @@ public static class ChatCompletionsEndpoint
                 "rate_limit_exceeded", null, "rate_limit_exceeded");
         }
 
-        http.Response.Headers["X-Cache"] = outcome.Cache.ToString().ToUpperInvariant();
+        http.Response.Headers["X-Cache"] = CacheStatusHeader.Of(outcome.Cache);
         // Server-Timing (W3C): how much of the response time was the model's, so callers and load tests
         // can tell the gateway's own share.
         http.Response.Headers["Server-Timing"] = $"model;dur={outcome.ModelTime.TotalMilliseconds.ToString("0.#", CultureInfo.InvariantCulture)}";

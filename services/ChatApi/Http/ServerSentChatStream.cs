@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -18,7 +19,7 @@ public sealed class ServerSentChatStream(HttpResponse response) : IChatStreamSin
     {
         (this.id, this.model, this.created, Started) = (id, model, created, true);
         RateLimitHeaders.Write(response.Headers, rateLimit);
-        response.Headers["X-Cache"] = cache.ToString().ToUpperInvariant();
+        response.Headers["X-Cache"] = CacheStatusHeader.Of(cache);
         response.Headers.CacheControl = "no-cache";
         response.ContentType = "text/event-stream";
         await WriteChunkAsync(new Delta("assistant", null), finishReason: null);
@@ -40,12 +41,20 @@ public sealed class ServerSentChatStream(HttpResponse response) : IChatStreamSin
         await response.Body.FlushAsync();
     }
 
+    /// <summary>Each chunk is serialized straight into the response's pipe: no string per piece of the answer.</summary>
     async Task WriteChunkAsync(Delta delta, string? finishReason)
     {
-        var chunk = new Chunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(0, delta, finishReason)]);
-        await response.WriteAsync("data: " + JsonSerializer.Serialize(chunk) + "\n\n");
-        await response.Body.FlushAsync();
+        var body = response.BodyWriter;
+        body.Write("data: "u8);
+        json ??= new Utf8JsonWriter(body);
+        json.Reset(body);
+        JsonSerializer.Serialize(json, new Chunk(id, "chat.completion.chunk", created, model, [new ChunkChoice(0, delta, finishReason)]));
+        json.Flush();
+        body.Write("\n\n"u8);
+        await body.FlushAsync();
     }
+
+    Utf8JsonWriter? json;
 
     sealed record Chunk(
         [property: JsonPropertyName("id")] string Id,
