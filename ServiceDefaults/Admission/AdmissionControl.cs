@@ -97,10 +97,12 @@ public sealed class AdmissionControl
     }
 
     /// <summary>One saturation probe's result: every gate adapts its limit.</summary>
-    public void Observe(TimeSpan schedulingDelay)
+    /// <param name="gcPauseShare">The share of the last second the garbage collector had the process paused.</param>
+    public void Observe(TimeSpan schedulingDelay, double gcPauseShare = 0)
     {
         Interlocked.Exchange(ref saturationDelayTicks, schedulingDelay.Ticks);
-        var saturated = schedulingDelay > options.CurrentValue.SaturationDelay;
+        var settings = options.CurrentValue;
+        var saturated = schedulingDelay > settings.SaturationDelay || gcPauseShare > settings.MaxGcPauseShare;
         foreach (var gate in gates.Values)
         {
             gate.Adapt(saturated);
@@ -119,10 +121,13 @@ public sealed class AdmissionControl
 
 /// <summary>
 /// Measures saturation the way it hurts callers: how long a work item queued on the thread pool waits for a
-/// thread. CPU starvation, thread-pool starvation and long GC pauses all show as this delay.
+/// thread (CPU or thread-pool starvation), and the share of the last second spent in GC pauses, which
+/// stalls every request in flight at once (what a surge of in-flight requests, each holding memory, causes).
 /// </summary>
 public sealed class SaturationProbe(AdmissionControl admission, IOptionsMonitor<AdmissionOptions> options, TimeProvider time) : BackgroundService
 {
+    readonly Queue<(long At, TimeSpan Pause)> pauses = new();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -131,7 +136,15 @@ public sealed class SaturationProbe(AdmissionControl admission, IOptionsMonitor<
             var queued = time.GetTimestamp();
             var ran = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
             ThreadPool.UnsafeQueueUserWorkItem(static state => state.Ran.TrySetResult(state.Time.GetElapsedTime(state.Queued)), (Ran: ran, Time: time, Queued: queued), preferLocal: false);
-            admission.Observe(await ran.Task);
+            var delay = await ran.Task;
+            pauses.Enqueue((time.GetTimestamp(), GC.GetTotalPauseDuration()));
+            while (pauses.Count > 2 && time.GetElapsedTime(pauses.Peek().At) > TimeSpan.FromSeconds(1))
+            {
+                pauses.Dequeue();
+            }
+            var (oldestAt, oldestPause) = pauses.Peek();
+            var window = time.GetElapsedTime(oldestAt);
+            admission.Observe(delay, window > TimeSpan.Zero ? (GC.GetTotalPauseDuration() - oldestPause) / window : 0);
         }
     }
 }

@@ -22,6 +22,9 @@ public sealed class AdmissionOptions
     /// <summary>How far behind the thread pool may fall (a work item's wait to start) before the process counts as saturated.</summary>
     public TimeSpan SaturationDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>The share of the last second in GC pauses above which the process counts as saturated (each pause stalls every request).</summary>
+    public double MaxGcPauseShare { get; set; } = 0.2;
+
     /// <summary>How often saturation is measured and limits adjusted.</summary>
     public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -65,6 +68,7 @@ public sealed class AdmissionOptionsValidator : IValidateOptions<AdmissionOption
     {
         var errors = new List<string>();
         if (options.SaturationDelay <= TimeSpan.Zero) errors.Add("Admission:SaturationDelay must be positive");
+        if (options.MaxGcPauseShare is <= 0 or > 1) errors.Add("Admission:MaxGcPauseShare must be above 0 and at most 1");
         if (options.ProbeInterval < TimeSpan.FromMilliseconds(10)) errors.Add("Admission:ProbeInterval must be at least 00:00:00.010");
         if (options.RetryAfter < TimeSpan.FromMilliseconds(100)) errors.Add("Admission:RetryAfter must be at least 00:00:00.100");
         foreach (var (className, c) in options.Classes)
