@@ -36,7 +36,7 @@ public sealed class LoadOptionsTests
     {
         var (_, problems) = LoadOptions.Parse(["stress"]);
 
-        Assert.Equal(["scenario: the first argument must be one of chat, voice, mixed, ratelimit, cache, queue"], problems);
+        Assert.Equal(["scenario: the first argument must be one of chat, voice, mixed, surge, ratelimit, cache, queue"], problems);
     }
 
     [Theory]
