@@ -46,7 +46,7 @@ public sealed class AdmissionClassOptions
 
     public int MaxConcurrencyPerCore { get; set; } = 256;
 
-    /// <summary>The adaptive limit's floor; 0: 4 × cores.</summary>
+    /// <summary>The adaptive limit's floor; 0: 16 × cores (low enough to relieve a saturated process, high enough for a burst).</summary>
     public int MinConcurrency { get; set; }
 
     /// <summary>Requests that may wait for a slot when all are taken; more are refused at once. -1: a quarter of the ceiling.</summary>
@@ -57,7 +57,7 @@ public sealed class AdmissionClassOptions
 
     public int Ceiling(int cores) => MaxConcurrency > 0 ? MaxConcurrency : MaxConcurrencyPerCore * cores;
 
-    public int Floor(int cores) => Math.Min(Ceiling(cores), MinConcurrency > 0 ? MinConcurrency : 4 * cores);
+    public int Floor(int cores) => Math.Min(Ceiling(cores), MinConcurrency > 0 ? MinConcurrency : 16 * cores);
 
     public int Queue(int cores) => QueueLimit >= 0 ? QueueLimit : Ceiling(cores) / 4;
 }

@@ -3,7 +3,8 @@ namespace Platform.Bench;
 /// <param name="Duration">Length of one round of one scenario.</param>
 /// <param name="Rounds">Interleaved rounds; each scenario reports its median round.</param>
 /// <param name="Rate">Requests per second of fixed-rate (open-loop) scenarios.</param>
-public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concurrency, string? Engine, int Rounds, double Rate)
+/// <param name="HeapLimitMiB">Runs the services with this GC heap hard limit (DOTNET_GCHeapHardLimit): do they survive full load in it?</param>
+public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concurrency, string? Engine, int Rounds, double Rate, int? HeapLimitMiB = null)
 {
     public static BenchOptions? Parse(string[] args)
     {
@@ -17,10 +18,11 @@ public sealed record BenchOptions(string Scenario, TimeSpan Duration, int Concur
         var concurrency = int.Parse(Value("--concurrency") ?? "32");
         var engine = Value("--engine");
         var rate = double.Parse(Value("--rate") ?? "200", System.Globalization.CultureInfo.InvariantCulture);
-        if (seconds < 1 || concurrency < 1 || rounds < 1 || rate <= 0 || engine is not (null or "redis" or "garnet"))
+        var heapLimit = Value("--heap-limit-mib") is { } mib ? int.Parse(mib) : (int?)null;
+        if (seconds < 1 || concurrency < 1 || rounds < 1 || rate <= 0 || heapLimit < 16 || engine is not (null or "redis" or "garnet"))
         {
             return null;
         }
-        return new BenchOptions(args[0], TimeSpan.FromSeconds(seconds), concurrency, engine, rounds, rate);
+        return new BenchOptions(args[0], TimeSpan.FromSeconds(seconds), concurrency, engine, rounds, rate, heapLimit);
     }
 }

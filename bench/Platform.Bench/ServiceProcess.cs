@@ -17,6 +17,9 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>When set, every service started runs with this GC heap hard limit (DOTNET_GCHeapHardLimit).</summary>
+    public static int? HeapLimitMiB { get; set; }
+
     /// <summary>The one credential every benchmarked service accepts (all roles); benchmarks pay for authentication like real callers.</summary>
     const string ApiKey = "bench-key-0123456789abcdef";
 
@@ -57,6 +60,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["ConnectionStrings__redis"] = redisEndpoint;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (HeapLimitMiB is { } mib)
+        {
+            start.Environment["DOTNET_GCHeapHardLimit"] = ((long)mib * 1024 * 1024).ToString("X", System.Globalization.CultureInfo.InvariantCulture);
+        }
         start.Environment["Auth__Credentials__bench__Key"] = ApiKey;
         start.Environment["Platform__ApiKey"] = ApiKey;
         foreach (var (role, i) in new[] { "user", "admin", "worker" }.Select((role, i) => (role, i)))

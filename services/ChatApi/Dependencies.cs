@@ -27,7 +27,11 @@ public sealed class ChatOverloadedException(string dependency, TimeSpan retryAft
 public sealed partial class Dependency(string name, string consequence, TimeProvider time, IOptionsMonitor<ChatGatewayOptions> options,
     DegradedDecisions degraded, ILogger logger)
 {
-    long lastAnswered = time.GetTimestamp();
+    /// <summary>An outage ends when calls have succeeded for this long without a failure: with several replicas behind one
+    /// name, one of them down makes calls fail and succeed by turns, which is one outage, not many.</summary>
+    static readonly TimeSpan QuietBeforeRecovered = TimeSpan.FromSeconds(5);
+
+    long lastAnswered = time.GetTimestamp(), lastFailed;
     long degradedSinceOutage;
     int down;
 
@@ -39,7 +43,8 @@ public sealed partial class Dependency(string name, string consequence, TimeProv
     public void Answered()
     {
         Interlocked.Exchange(ref lastAnswered, time.GetTimestamp());
-        if (Volatile.Read(ref down) == 1 && Interlocked.Exchange(ref down, 0) == 1)
+        if (Volatile.Read(ref down) == 1 && time.GetElapsedTime(Interlocked.Read(ref lastFailed)) > QuietBeforeRecovered
+            && Interlocked.Exchange(ref down, 0) == 1)
         {
             LogRecovered(logger, name, Interlocked.Exchange(ref degradedSinceOutage, 0));
         }
@@ -61,6 +66,7 @@ public sealed partial class Dependency(string name, string consequence, TimeProv
     public void Degrade(RpcException e)
     {
         degraded.Record();
+        Interlocked.Exchange(ref lastFailed, time.GetTimestamp());
         Interlocked.Increment(ref degradedSinceOutage);
         if (Interlocked.Exchange(ref down, 1) == 0)
         {

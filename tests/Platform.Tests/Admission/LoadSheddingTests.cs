@@ -23,6 +23,7 @@ public sealed class LoadSheddingTests(GarnetFixture redis) : HostedTest, IClassF
 {
     static readonly (string, string?)[] OneAtATime =
     [
+        ("Admission:Enabled", "true"),
         ("Admission:Classes:default:MaxConcurrency", "1"), ("Admission:Classes:default:MinConcurrency", "1"), ("Admission:Classes:default:QueueLimit", "0"),
     ];
 
@@ -74,7 +75,7 @@ public sealed class LoadSheddingTests(GarnetFixture redis) : HostedTest, IClassF
         var chat = Track(ChatApiHost.Start(rateLimit.GrpcAddress.ToString(), cache.GrpcAddress.ToString(), new Dictionary<string, string?>
         {
             ["Chat:Upstream:Endpoint"] = model.Endpoint, ["Chat:Upstream:Model"] = "held-model",
-            ["Admission:Classes:chat:MaxConcurrency"] = "1", ["Admission:Classes:chat:MinConcurrency"] = "1", ["Admission:Classes:chat:QueueLimit"] = "0",
+            ["Admission:Enabled"] = "true", ["Admission:Classes:chat:MaxConcurrency"] = "1", ["Admission:Classes:chat:MinConcurrency"] = "1", ["Admission:Classes:chat:QueueLimit"] = "0",
         }));
         using var http = new HttpClient { BaseAddress = chat.HttpAddress };
 

@@ -109,7 +109,8 @@ public sealed class AllocationBudgetTests(GarnetFixture redis) : HostedTest, ICl
     Task<ServiceProcess> StartAsync(string name, params (string Key, string? Value)[] settings)
     {
         redis.RequireAvailable();
-        return ServiceProcess.StartAsync(name, redis.Endpoint!, settings.ToDictionary(s => s.Key, s => s.Value));
+        // Admission on: its cost is part of every call's.
+        return ServiceProcess.StartAsync(name, redis.Endpoint!, settings.Append((Key: "Admission:Enabled", Value: (string?)"true")).ToDictionary(s => s.Key, s => s.Value));
     }
 
     /// <summary>Bytes per call of <paramref name="call"/> minus those of Diagnostics.Ping, each after a warm-up, in the service's process.</summary>

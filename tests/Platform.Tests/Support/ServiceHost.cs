@@ -49,6 +49,9 @@ public sealed class ServiceHost<TEntryPoint> : WebApplicationFactory<TEntryPoint
         {
             this.settings.TryAdd(key, value);
         }
+        // Off unless a test turns it on: hosts share the test process (its GC pauses and its CPU, busy with every other
+        // test), so admission would shed for the test runner's load, not the service's (Admission/ tests turn it on).
+        this.settings.TryAdd("Admission:Enabled", "false");
         // What ChatApi presents to the services it calls.
         this.settings.TryAdd(Microsoft.Extensions.Hosting.Extensions.PlatformApiKeySetting, TestCredentials.Tests.Key);
         UseKestrel();

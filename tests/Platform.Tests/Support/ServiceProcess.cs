@@ -66,6 +66,8 @@ public sealed class ServiceProcess : IDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             // Production otherwise, but these tests measure behaviour, not a cold start: no start-up warm-up.
             ["WarmUp:Enabled"] = "false",
+            // Nor load shedding: the machine is busy with the whole suite, and these tests send bursts on purpose.
+            ["Admission:Enabled"] = "false",
             // "Application started" / "Application is shutting down...": tests wait for them.
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
             [Microsoft.Extensions.Hosting.Extensions.PlatformApiKeySetting] = TestCredentials.Tests.Key,
