@@ -69,6 +69,19 @@ public sealed partial class WarmUp(
             await started.Task.WaitAsync(stoppingToken);
         }
 
+        try
+        {
+            await WarmAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            LogFailed(e.GetType().Name, e.Message); // a failed warm-up must not keep the replica out of service
+        }
+        ready = true;
+    }
+
+    async Task WarmAsync(CancellationToken stoppingToken)
+    {
         var begun = time.GetTimestamp();
         var methodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         long iteration = 0, failures = 0;
@@ -101,7 +114,6 @@ public sealed partial class WarmUp(
                 break;
             }
         }
-        ready = true;
         LogWarm(time.GetElapsedTime(begun).TotalSeconds, iteration, failures, System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore);
     }
 
@@ -147,6 +159,9 @@ public sealed partial class WarmUp(
             Target.Http?.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Warm-up failed ({Error}: {Detail}); ready without it")]
+    partial void LogFailed(string error, string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warm-up done in {Seconds:0.0} s: {Calls} calls ({Failures} failed), {Methods} methods compiled; ready")]
     partial void LogWarm(double seconds, long calls, long failures, long methods);

@@ -23,6 +23,7 @@ public sealed class AdmissionControl
     readonly Counter<long> shedCounter;
     readonly Histogram<double> queueTime;
     long saturationDelayTicks;
+    readonly Func<Endpoint, AdmissionGate?> gateOf; // one delegate, not one per call
 
     public AdmissionControl(IOptionsMonitor<AdmissionOptions> options, TimeProvider time, IMeterFactory meters, IHostEnvironment environment,
         IOptionsMonitor<AlertOptions> alerts)
@@ -30,6 +31,7 @@ public sealed class AdmissionControl
         this.options = options;
         this.time = time;
         Refusals = new RollingCounter(time, () => alerts.CurrentValue.Window);
+        gateOf = GateOf;
         options.OnChange(settings =>
         {
             foreach (var gate in gates.Values)
@@ -72,7 +74,7 @@ public sealed class AdmissionControl
         {
             return null;
         }
-        return http.GetEndpoint() is { } endpoint ? byEndpoint.GetOrAdd(endpoint, GateOf) : null;
+        return http.GetEndpoint() is { } endpoint ? byEndpoint.GetOrAdd(endpoint, gateOf) : null;
     }
 
     AdmissionGate? GateOf(Endpoint endpoint)

@@ -38,8 +38,20 @@ sealed class ChatWarmUp(Cache.V1.Cache.CacheClient cache, IOptionsMonitor<ChatGa
         await response.Content.ReadAsByteArrayAsync(cancellationToken);
     }
 
-    /// <summary>The warm-up question's answer, in the cache for as long as a warm-up can take.</summary>
+    /// <summary>The warm-up question's answer, in the cache for as long as a warm-up can take (best effort: with Cache down
+    /// the warm-up still runs, through the degraded path).</summary>
     static async Task SeedAsync(Cache.V1.Cache.CacheClient cache, ChatGatewayOptions settings, TimeProvider time)
+    {
+        try
+        {
+            await SetAnswerAsync(cache, settings, time);
+        }
+        catch (global::Grpc.Core.RpcException)
+        {
+        }
+    }
+
+    static async Task SetAnswerAsync(Cache.V1.Cache.CacheClient cache, ChatGatewayOptions settings, TimeProvider time)
     {
         var turn = new ChatTurn(null, [new ChatTurnMessage("user", Question)], null, null);
         var answer = new ChatCompletion("chatcmpl-warm-up", settings.ModelName, "Ready.", "stop", 6, 1, time.GetUtcNow().ToUnixTimeSeconds());
