@@ -32,9 +32,9 @@ public sealed class OverLimitResets(IConnectionMultiplexer redis, OverLimitCache
         {
             await redis.GetSubscriber().UnsubscribeAsync(Channel);
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or ObjectDisposedException)
         {
-            // The connection is closing with the process: the subscription ends with it, and shutdown must go on.
+            // The connection is closing (or closed) with the process: the subscription ends with it, and shutdown must go on.
         }
     }
 }
